@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import MNIST_MEAN, MNIST_STD
 from .errors import DigitrecError
+from .fileio import atomic_write
 
 if TYPE_CHECKING:
     import torch
@@ -57,21 +56,6 @@ def build_metadata(model_name: str, model_kwargs: dict[str, Any], config: dict[s
         "versions": versions(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see either the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(path: str | Path, metadata: dict[str, Any], model_state: dict[str, torch.Tensor],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import zlib
 from dataclasses import dataclass
 from importlib import resources
@@ -69,11 +70,20 @@ def parse_idx(raw: bytes, role: str, source: str) -> np.ndarray:
     return np.frombuffer(raw, np.uint8, offset=header_len).reshape(shape).copy()
 
 
-def decompress(blob: bytes, source: str) -> bytes:
+def raw_size(role: str) -> int:
+    """Bytes in a role's decompressed IDX file: the header, then one uint8 per label or pixel."""
+    _, magic, count = FILES[role]
+    return 16 + count * 28 * 28 if magic == 2051 else 8 + count
+
+
+def decompress(blob: bytes, source: str, limit: int) -> bytes:
+    """Gunzip `blob` (returned as is if not gzipped), stopping after `limit` + 1 bytes so that a
+    gzip bomb cannot fill memory; parse_idx then reports the excess as a wrong length."""
     if blob[:2] != b"\x1f\x8b":
         return blob
     try:
-        return gzip.decompress(blob)
+        with gzip.GzipFile(fileobj=io.BytesIO(blob)) as f:
+            return f.read(limit + 1)
     except (OSError, EOFError, zlib.error) as err:
         raise DigitrecError(f"{source}: not a readable gzip file ({err}); {FIX_HINT}") from None
 
@@ -90,7 +100,7 @@ def verify_sha256(raw: bytes, role: str, source: str) -> None:
 
 def read_verified(blob: bytes, role: str, source: str) -> np.ndarray:
     """Decompress (if gzipped), check the SHA-256 and the IDX header, and return the array."""
-    raw = decompress(blob, source)
+    raw = decompress(blob, source, raw_size(role))
     arr = parse_idx(raw, role, source)  # header first: it gives the more specific message
     verify_sha256(raw, role, source)
     return arr

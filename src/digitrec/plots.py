@@ -19,7 +19,7 @@ def _pyplot():
 def _save(fig, path: str | Path) -> Path:
     import io
 
-    from .checkpoints import atomic_write
+    from .fileio import atomic_write
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")

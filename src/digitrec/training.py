@@ -29,6 +29,7 @@ from .config import MNIST_MEAN, MNIST_STD, TrainConfig
 from .data import load_mnist
 from .errors import DigitrecError
 from .evaluation import loss_and_accuracy
+from .fileio import atomic_write
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
                   "lr", "epoch_seconds", "elapsed_seconds", "images_per_second"]
@@ -157,7 +158,7 @@ def _write_metrics(rows: list[dict[str, float]], path: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows)
-    checkpoints.atomic_write(path, buffer.getvalue().encode())
+    atomic_write(path, buffer.getvalue().encode())
 
 
 def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
@@ -189,9 +190,6 @@ def _run(cfg: TrainConfig, start_epoch: int, state: dict[str, Any] | None,
         torch.set_num_threads(cfg.threads)
     bf16 = use_bf16(cfg.precision, device)
     memory_format = torch.channels_last if bf16 else torch.contiguous_format
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    checkpoints.atomic_write(out / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
     log = _Log(cfg.quiet)
 
     mnist = load_mnist(cfg.data_dir or None)
@@ -211,6 +209,8 @@ def _run(cfg: TrainConfig, start_epoch: int, state: dict[str, Any] | None,
 
     torch.manual_seed(cfg.seed)
     model = models.build(cfg.model).to(device, memory_format=memory_format)
+    out = Path(cfg.out)  # created only once the model and the data are known to be good
+    atomic_write(out / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
     optimizer = make_optimizer(cfg, model.parameters())
     rows: list[dict[str, float]] = []
     best_val = -1.0

@@ -1,0 +1,140 @@
+"""`digitrec data download`: fetch the four MNIST files from public mirrors, verify, write atomically.
+
+Standard library only (urllib). Each file is read whole into memory (at most ~47 MB), checked by
+`data.read_verified` (SHA-256 and IDX header), and only then written, so a failed or interrupted
+download never leaves a partial file. The result is in our layout, DIR/<stem>.gz.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import data
+from .errors import DigitrecError
+from .fileio import atomic_write
+
+# The mirrors torchvision and TensorFlow use, in the order tried. LeCun's original site is last:
+# it is plain http and often refuses automated downloads.
+DEFAULT_MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+# Bytes a response may have beyond the decompressed file size: room for gzip's framing even if
+# the data did not compress at all. Anything longer is not an MNIST file and is not read further.
+SLACK = 64 * 1024
+CHUNK = 1 << 20  # bytes per read
+
+
+class _MirrorFailed(Exception):
+    """One mirror could not provide one file; the message is the short reason."""
+
+
+def _fetch(url: str, limit: int, timeout: float) -> bytes:
+    """The body of `url`, at most `limit` bytes; `timeout` seconds for connecting and each read."""
+    request = urllib.request.Request(url, headers={"User-Agent": "digitrec (MNIST download)"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            declared = response.length  # Content-Length, or None
+            chunks, size = [], 0
+            while chunk := response.read(min(CHUNK, limit + 1 - size)):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise _MirrorFailed(f"answer larger than {limit:,} bytes")
+            if declared is not None and size < declared:
+                raise _MirrorFailed(f"connection closed after {size:,} of {declared:,} bytes")
+    except urllib.error.HTTPError as err:
+        err.close()
+        raise _MirrorFailed(f"HTTP {err.code}") from None
+    except urllib.error.URLError as err:
+        raise _MirrorFailed(_short(err.reason)) from None
+    except http.client.HTTPException as err:  # the server does not speak HTTP
+        raise _MirrorFailed(f"invalid HTTP answer ({type(err).__name__})") from None
+    except OSError as err:  # timeouts and resets while reading the body
+        raise _MirrorFailed(_short(err)) from None
+    return b"".join(chunks)
+
+
+def _short(reason: object) -> str:
+    if isinstance(reason, TimeoutError):
+        return "timed out"
+    text = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+    return " ".join(text.split())  # one line, whatever the OS or server said
+
+
+def _mirror_url(mirror: str) -> str:
+    if not mirror.startswith(("http://", "https://")):
+        raise DigitrecError(f"mirror {mirror!r} is not an http:// or https:// URL; pass e.g. "
+                            f"--mirror {DEFAULT_MIRRORS[0]}")
+    return mirror.rstrip("/") + "/"
+
+
+def _is_valid(path: Path, role: str) -> bool:
+    try:
+        data.read_verified(path.read_bytes(), role, str(path))
+    except (DigitrecError, OSError):
+        return False
+    return True
+
+
+def _download_one(name: str, role: str, mirrors: Sequence[str], timeout: float,
+                  progress: Callable[[str], None]) -> bytes:
+    """The verified gzipped bytes of one file, from the first mirror that serves a valid copy."""
+    failures = []
+    for mirror in mirrors:
+        url = mirror + name
+        start = time.perf_counter()
+        try:
+            blob = _fetch(url, data.raw_size(role) + SLACK, timeout)
+            data.read_verified(blob, role, url)
+        except _MirrorFailed as err:
+            failures.append(f"{mirror} ({err})")
+            continue
+        except DigitrecError as err:
+            reason = str(err).removeprefix(f"{url}: ").removesuffix(f"; {data.FIX_HINT}")
+            failures.append(f"{mirror} ({reason})")
+            continue
+        progress(f"{name}: {len(blob) / 1e6:.1f} MB from {mirror} in {time.perf_counter() - start:.1f} s, "
+                 "verified")
+        # A mirror may serve the file uncompressed; we always store gzip, as the layout promises.
+        return blob if blob[:2] == b"\x1f\x8b" else gzip.compress(blob, compresslevel=6, mtime=0)
+    raise DigitrecError(
+        f"could not download a valid {name}: {'; '.join(failures)}; check the network connection, "
+        f"or pass a working mirror with --mirror URL (training needs no download: without "
+        f"--data-dir it uses the embedded copy)")
+
+
+def download_mnist(dest_dir: str | Path, mirrors: Sequence[str] = DEFAULT_MIRRORS, timeout: float = 30.0,
+                   progress: Callable[[str], None] | None = None) -> Path:
+    """Download and verify the four MNIST files into `dest_dir` as <stem>.gz; return the folder.
+
+    Files already there and valid are kept. Mirrors are tried in order, per file, until one serves a
+    file whose SHA-256 and IDX header are right; `timeout` is seconds allowed for connecting and
+    for each read. `progress` receives one line per file.
+    """
+    dest = Path(dest_dir).expanduser()
+    if dest.exists() and not dest.is_dir():
+        raise DigitrecError(f"{dest}: exists and is not a folder; pass a folder to download into")
+    if not mirrors:
+        raise DigitrecError("no mirror to download from; pass --mirror URL")
+    bases = [_mirror_url(m) for m in mirrors]
+    report = progress or (lambda line: None)
+    for role, (stem, _, _) in data.FILES.items():
+        path = dest / (stem + ".gz")
+        if _is_valid(path, role):
+            report(f"{path.name}: already present and valid, kept")
+            continue
+        blob = _download_one(path.name, role, bases, timeout, report)
+        try:
+            atomic_write(path, blob)
+        except OSError as err:
+            raise DigitrecError(f"{path}: cannot write it ({err.strerror or err}); "
+                                "choose a folder you can write to") from None
+    return dest

@@ -1,0 +1,47 @@
+import pytest
+import torch
+
+from digitrec import models
+from digitrec.errors import DigitrecError
+
+# Parameter counts follow from the architectures' definitions (weights + biases).
+EXPECTED_PARAMETERS = {
+    "mlp": 784 * 256 + 256 + 256 * 64 + 64 + 64 * 10 + 10,
+    "mlp-deep": (784 * 512 + 512) + (512 * 256 + 256) + (256 * 256 + 256) + (256 * 128 + 128)
+    + (128 * 64 + 64) + (64 * 10 + 10),
+    "lenet": (10 * 25 + 10) + (20 * 10 * 25 + 20) + (320 * 50 + 50) + (50 * 10 + 10),
+    "cnn": (16 * 25 + 16) + (32 * 16 * 25 + 32) + (1568 * 10 + 10),
+    "convnet-bn": (6 * 25 + 6 + 12) + (16 * 6 * 25 + 16 + 32) + (784 * 10 + 10),
+    "digitnet-s": (16 * 9 + 32) + (32 * 16 * 9 + 64) + (64 * 32 * 9 + 128) + (64 * 9 * 10 + 10),
+}
+
+
+@pytest.mark.parametrize("name", list(models.REGISTRY))
+def test_output_shape_and_finite(name):
+    torch.manual_seed(0)
+    model = models.build(name).eval()
+    logits = model(torch.randn(5, 1, 28, 28))
+    assert logits.shape == (5, 10)
+    assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("name,count", EXPECTED_PARAMETERS.items())
+def test_parameter_counts(name, count):
+    assert models.parameter_count(models.build(name)) == count
+
+
+def test_mlp_logits_are_not_rectified():
+    assert not isinstance(models.build("mlp")[-1], torch.nn.ReLU)
+    torch.manual_seed(0)
+    assert (models.build("mlp")(torch.randn(64, 1, 28, 28)) < 0).any()
+
+
+def test_model_table_lists_every_model():
+    table = models.model_table()
+    assert [row[0] for row in table] == list(models.REGISTRY)
+    assert dict((n, c) for n, c, _ in table)["lenet"] == EXPECTED_PARAMETERS["lenet"]
+
+
+def test_unknown_model_is_a_user_error():
+    with pytest.raises(DigitrecError, match="unknown model 'resnet'"):
+        models.build("resnet")

@@ -1,0 +1,147 @@
+import csv
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from digitrec import checkpoints, models
+from digitrec.config import TrainConfig, preset_config
+from digitrec.errors import DigitrecError
+from digitrec.training import learning_rate, make_optimizer, resume, train
+
+QUICK = dict(model="digitnet-s", train_limit=2000, batch_size=32, epochs=2, augment=False, quiet=True,
+             threads=2)
+
+
+def _weights(path):
+    return {k: v for k, v in load_file(str(path)).items() if k.startswith("model.")}
+
+
+def test_short_run_clearly_learns_and_writes_its_run_directory(tmp_path):
+    result = train(TrainConfig(**QUICK, out=str(tmp_path)))
+    assert result.test_acc > 0.90  # chance is 0.10; 2,000 images for 2 epochs reach ~95%
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    for column in ("train_loss", "train_acc", "test_loss", "test_acc", "epoch_seconds", "elapsed_seconds",
+                   "images_per_second"):
+        assert float(rows[-1][column]) > 0
+    assert float(rows[1]["train_loss"]) < float(rows[0]["train_loss"])
+    assert float(rows[1]["elapsed_seconds"]) > float(rows[0]["elapsed_seconds"])
+    assert json.loads((tmp_path / "config.json").read_text())["model"] == "digitnet-s"
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "best.safetensors").is_file() and (tmp_path / "last.safetensors").is_file()
+
+
+def test_overfits_one_batch():
+    torch.manual_seed(0)
+    from digitrec.data import load_mnist
+    from digitrec.evaluation import normalize
+
+    mnist = load_mnist()
+    x = normalize(torch.from_numpy(mnist.train_images[:64]).unsqueeze(1))
+    y = torch.from_numpy(mnist.train_labels[:64]).long()
+    model = models.build("cnn")
+    optimizer = make_optimizer(TrainConfig(optimizer="adam", lr=3e-3, weight_decay=0), model.parameters())
+    for _ in range(150):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.01
+    assert (model(x).argmax(1) == y).all()
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tmp_path):
+    cfg = TrainConfig(**{**QUICK, "epochs": 1, "augment": True})
+    train(cfg.replace(out=str(tmp_path / "a")))
+    train(cfg.replace(out=str(tmp_path / "b")))
+    train(cfg.replace(out=str(tmp_path / "c"), seed=1))
+    a, b, c = (_weights(tmp_path / run / "last.safetensors") for run in "abc")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path):
+    cfg = TrainConfig(**{**QUICK, "epochs": 3, "augment": True, "train_limit": 1000})
+    full = train(cfg.replace(out=str(tmp_path / "full")))
+
+    def interrupt_after_first_epoch(row):
+        if row["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg.replace(out=str(tmp_path / "cut")), on_epoch=interrupt_after_first_epoch)
+    resumed = resume(tmp_path / "cut", quiet=True)
+    for name in ("last", "best"):
+        a = _weights(tmp_path / "full" / f"{name}.safetensors")
+        b = _weights(tmp_path / "cut" / f"{name}.safetensors")
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    assert resumed.test_acc == full.test_acc
+    assert len(list(csv.DictReader((tmp_path / "cut" / "metrics.csv").open()))) == 3
+    with pytest.raises(DigitrecError, match="already finished"):
+        resume(tmp_path / "cut", quiet=True)
+
+
+def test_best_checkpoint_is_chosen_on_the_validation_split_never_the_test_set(tmp_path):
+    result = train(TrainConfig(**{**QUICK, "val_size": 5000, "epochs": 2}, out=str(tmp_path)))
+    best = checkpoints.read_metadata(tmp_path / "best.safetensors")
+    rows = result.rows
+    assert all(0 < r["val_acc"] <= 1 for r in rows)
+    best_epoch = max(rows, key=lambda r: r["val_acc"])["epoch"]
+    assert best["epoch"] == best_epoch
+    assert best["metrics"]["val_acc"] == max(r["val_acc"] for r in rows)
+
+
+def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):
+    train(TrainConfig(**{**QUICK, "epochs": 1}, out=str(tmp_path)))
+    model, metadata = checkpoints.load_model(tmp_path / "best.safetensors")
+    assert metadata["model"] == {"name": "digitnet-s", "kwargs": {"width": 16}}
+    assert metadata["input"]["normalization"] == {"mean": 0.1307, "std": 0.3081}
+    assert metadata["config"]["train_limit"] == 2000
+    assert set(metadata["versions"]) >= {"digitrec", "torch"}
+    assert 0.5 < metadata["metrics"]["test_acc"] <= 1
+    x = torch.randn(8, 1, 28, 28)
+    again, _ = checkpoints.load_model(tmp_path / "best.safetensors")
+    assert torch.equal(model(x), again(x))
+
+
+def test_schedules():
+    cfg = TrainConfig(lr=1.0, warmup=0.1)
+    onecycle = [learning_rate(cfg, s, 100, 10) for s in range(100)]
+    assert max(onecycle) == pytest.approx(1.0) and onecycle.index(max(onecycle)) == 9
+    assert onecycle[-1] < 0.02
+    cosine = [learning_rate(cfg.replace(schedule="cosine"), s, 100, 10) for s in range(100)]
+    assert cosine[0] == 1.0 and cosine == sorted(cosine, reverse=True)
+    step = [learning_rate(cfg.replace(schedule="step", gamma=0.5, step_size=2), s, 100, 10) for s in (0, 19, 20, 40)]
+    assert step == [1.0, 1.0, 0.5, 0.25]
+    assert learning_rate(cfg.replace(schedule="constant"), 57, 100, 10) == 1.0
+
+
+def test_presets_reproduce_the_tutorials():
+    assert preset_config("tutorial-mlp").model == "mlp"
+    lenet = preset_config("tutorial-lenet")
+    assert (lenet.optimizer, lenet.lr, lenet.momentum, lenet.batch_size, lenet.epochs) == ("sgd", 0.01, 0.5, 32, 5)
+    cbn = preset_config("tutorial-convnet-bn")
+    assert (cbn.model, cbn.optimizer, cbn.lr, cbn.batch_size, cbn.epochs) == ("convnet-bn", "adam", 1e-3, 100, 5)
+    cnn = preset_config("tutorial-cnn")
+    assert (cnn.model, cnn.optimizer, cnn.batch_size, cnn.epochs) == ("cnn", "adam", 50, 1)
+    assert preset_config("speedrun", epochs=3).epochs == 3
+    with pytest.raises(DigitrecError, match="unknown preset"):
+        preset_config("fastest")
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "adadelta"])
+def test_every_optimizer_trains(tmp_path, optimizer):
+    lr = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "adadelta": 1.0}[optimizer]
+    result = train(TrainConfig(**{**QUICK, "epochs": 1, "model": "mlp"}, optimizer=optimizer, lr=lr,
+                               schedule="cosine", out=str(tmp_path)))
+    assert result.test_acc > 0.75
+
+
+def test_bad_options_are_user_errors(tmp_path):
+    with pytest.raises(DigitrecError, match="train-limit"):
+        train(TrainConfig(**{**QUICK, "train_limit": 10}, out=str(tmp_path)))
+    with pytest.raises(DigitrecError, match="no such checkpoint"):
+        resume(tmp_path / "nothing")
