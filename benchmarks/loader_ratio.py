@@ -22,7 +22,8 @@ from torch.utils.data import DataLoader, Dataset
 from digitrec import models
 from digitrec.config import MNIST_MEAN, MNIST_STD, preset_config
 from digitrec.data import load_mnist
-from digitrec.training import make_optimizer, train
+from digitrec.optim import make_optimizer
+from digitrec.training import train
 
 
 class TutorialMNIST(Dataset):

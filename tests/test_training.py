@@ -8,7 +8,8 @@ from safetensors.torch import load_file
 from digitrec import checkpoints, models
 from digitrec.config import TrainConfig, preset_config
 from digitrec.errors import DigitrecError
-from digitrec.training import learning_rate, make_optimizer, resume, train
+from digitrec.optim import learning_rate, make_optimizer
+from digitrec.training import resume, train
 
 QUICK = dict(model="digitnet-s", train_limit=2000, batch_size=32, epochs=2, augment=False, quiet=True,
              threads=2)

@@ -95,7 +95,7 @@ def run_evaluate(model_path: str | None, data_dir: str, as_json: bool, plots_dir
                  device: str = "auto") -> int:
     """`digitrec evaluate`: print the test-set report of a checkpoint (default: the shipped model)."""
     from . import checkpoints, data
-    from .training import resolve_device
+    from .devices import resolve_device
 
     dev = resolve_device(device)
     path = model_path or checkpoints.shipped_checkpoint()

@@ -27,9 +27,11 @@ from . import checkpoints, models
 from .augment import augment_batch
 from .config import MNIST_MEAN, MNIST_STD, TrainConfig
 from .data import load_mnist
+from .devices import resolve_device, use_bf16
 from .errors import DigitrecError
 from .evaluation import loss_and_accuracy
 from .fileio import atomic_write
+from .optim import learning_rate, load_optimizer_tensors, make_optimizer, optimizer_tensors
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
                   "lr", "epoch_seconds", "elapsed_seconds", "images_per_second"]
@@ -46,85 +48,6 @@ def process_start_time() -> float:
 
 
 _IMPORT_TIME = time.time()
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-        torch.empty(1, device=device)
-    except (RuntimeError, AssertionError) as err:
-        raise DigitrecError(f"device {name!r} is not usable here ({str(err).splitlines()[0]}); "
-                            "use --device auto or cpu") from None
-    return device
-
-
-def cpu_has_bf16() -> bool:
-    """AVX-512 BF16 or AMX: oneDNN then runs bf16 convolutions faster than fp32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def use_bf16(precision: str, device: torch.device) -> bool:
-    if precision != "auto":
-        return precision == "bf16"
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and cpu_has_bf16()
-
-
-def learning_rate(cfg: TrainConfig, step: int, total_steps: int, steps_per_epoch: int) -> float:
-    if cfg.schedule == "constant":
-        return cfg.lr
-    if cfg.schedule == "step":
-        return cfg.lr * cfg.gamma ** (step // (steps_per_epoch * cfg.step_size))
-    if cfg.schedule == "cosine":
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-    # onecycle: linear warm-up to the peak, then linear decay to zero.
-    warmup = max(1, int(cfg.warmup * total_steps))
-    if step < warmup:
-        return cfg.lr * (step + 1) / warmup
-    return cfg.lr * max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-
-def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                               nesterov=cfg.nesterov and cfg.momentum > 0)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.momentum, 0.999), weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.momentum, 0.999), weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adadelta":
-        return torch.optim.Adadelta(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    raise DigitrecError(f"unknown optimizer {cfg.optimizer!r}: choose sgd, adam, adamw or adadelta")
-
-
-def optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
-    """Flatten the optimizer's per-parameter state into named tensors for safetensors."""
-    flat = {}
-    for index, state in optimizer.state_dict()["state"].items():
-        for key, value in state.items():
-            flat[f"{index}.{key}"] = value if torch.is_tensor(value) else torch.tensor(value)
-    return flat
-
-
-def load_optimizer_tensors(optimizer: torch.optim.Optimizer, flat: dict[str, torch.Tensor]) -> None:
-    state_dict = optimizer.state_dict()
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in flat.items():
-        index, key = name.split(".", 1)
-        state.setdefault(int(index), {})[key] = value
-    state_dict["state"] = state
-    optimizer.load_state_dict(state_dict)
 
 
 def seed_epoch(seed: int, epoch: int, device: torch.device) -> torch.Generator:
