@@ -30,7 +30,7 @@ def shipped_checkpoint() -> Path:
     """The pretrained model that ships inside the package (its ONNX export lies beside it)."""
     from importlib import resources
 
-    return Path(str(resources.files("digitrec") / "assets" / "model" / "shipped.safetensors"))
+    return Path(str(resources.files("digitrec") / "assets" / "model" / "model.safetensors"))
 
 
 def versions() -> dict[str, str]:

@@ -29,7 +29,7 @@ class TrainConfig:
     """A complete training recipe plus where to read data and write results."""
 
     model: str = _opt("digitnet", "architecture, see `digitrec models`")
-    epochs: int = _opt(12, "passes over the training images")
+    epochs: int = _opt(10, "passes over the training images")
     batch_size: int = _opt(128, "images per optimisation step")
     optimizer: str = _opt("sgd", "optimizer", choices=OPTIMIZERS)
     lr: float = _opt(0.1, "peak learning rate")
