@@ -1,0 +1,124 @@
+"""The FastAPI app behind `digitrec serve`: the draw-a-digit page, the REST API and offline docs.
+
+Everything the browser loads comes from this package (static/), so the page and /docs work with no
+internet. The app answers with the same `Recognizer` that `digitrec predict` uses: one code path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..errors import DigitrecError
+from .routes import model_name, router
+
+STATIC_DIR = Path(__file__).parent / "static"
+DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_BATCH = 64
+SETTINGS_ENV = "DIGITREC_SERVE_SETTINGS"  # create_app's arguments as JSON, for worker processes
+
+
+def create_app(recognizer: Any = None, model_path: str | Path | None = None,
+               max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, max_batch: int = DEFAULT_MAX_BATCH,
+               inference_threads: int = 0) -> FastAPI:
+    """The app serving `recognizer`, or the model loaded from `model_path` (None: the shipped model).
+
+    Request bodies over `max_upload_bytes` get 413; so do batches of more than `max_batch` images.
+    At most `inference_threads` requests are recognised at once (0: one per CPU core).
+    """
+    if max_upload_bytes < 1 or max_batch < 1 or inference_threads < 0:
+        raise DigitrecError(f"upload limit {max_upload_bytes} bytes and batch limit {max_batch} must be "
+                            f"positive, inference threads {inference_threads} zero or more")
+    if recognizer is None:
+        from ..recognizer import Recognizer
+
+        # One inference thread per request: requests run side by side, and a second intra-op thread
+        # would only spin-wait for work on these tiny batches, burning the CPU other requests need.
+        recognizer = Recognizer.load(model_path, threads=1)
+    app = FastAPI(title="digitrec", version=__version__, docs_url=None, redoc_url=None,
+                  description="Handwritten-digit recognition. Draw at `/`, or POST images to `/api/predict`.")
+    app.state.recognizer = recognizer
+    app.state.max_upload_bytes = max_upload_bytes
+    app.state.max_batch = max_batch
+    app.state.inference_threads = inference_threads or os.cpu_count() or 1
+    app.state.limiter = None
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        # FastAPI's default page pulls Swagger UI from a CDN; these are vendored copies (static/docs).
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="digitrec API",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js", swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None})  # the default validator is an external service
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, err: Exception) -> JSONResponse:
+        # Only bugs get here (users' errors are 4xx); keep the JSON shape and the traceback in the log.
+        return JSONResponse({"detail": "internal server error; please report it with the request"}, 500)
+
+    return app
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket, so that a busy port or unknown host is one clear error, not a traceback."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except (socket.gaierror, UnicodeError) as err:
+        raise DigitrecError(f"cannot resolve --host {host!r} ({err}); try 127.0.0.1") from None
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as err:
+        raise DigitrecError(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process of `digitrec serve --workers N`, built from the parent's settings."""
+    return create_app(**json.loads(os.environ[SETTINGS_ENV]))
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, model_path: str | Path | None = None,
+          max_upload_mb: float = 5.0, workers: int = 1, access_log: bool = False) -> None:
+    """Serve the page and the API with uvicorn until interrupted. `workers` > 1 runs that many
+    processes on one socket: preprocessing is Python and numpy, so one process is held to about one
+    core by the GIL, and more processes use more cores."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if max_upload_mb <= 0:
+        raise DigitrecError(f"--max-upload-mb {max_upload_mb} must be positive")
+    if workers < 1:
+        raise DigitrecError(f"--workers {workers} must be 1 or more")
+    settings = {"model_path": None if model_path is None else str(model_path),
+                "max_upload_bytes": int(max_upload_mb * 1024 * 1024),
+                "inference_threads": max(1, (os.cpu_count() or 1) // workers)}
+    app = create_app(**settings)  # loads the model here too, so that a bad --model fails before listening
+    sock = _listen(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    print(f"digitrec serve: {model_name(app.state.recognizer)} at http://{shown}:{bound_port}/ "
+          f"(API docs at /docs); Ctrl+C stops", file=sys.stderr, flush=True)
+    if workers == 1:
+        uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=access_log)).run(sockets=[sock])
+        return
+    os.environ[SETTINGS_ENV] = json.dumps(settings)  # inherited by the worker processes
+    config = uvicorn.Config(f"{__name__}:app_from_env", factory=True, workers=workers, log_level="info",
+                            access_log=access_log)
+    del app  # each worker loads its own
+    Multiprocess(config, sockets=[sock]).run()

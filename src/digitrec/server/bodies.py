@@ -1,0 +1,130 @@
+"""Request bodies: read within a size limit, then find the image(s) in whichever form was sent.
+
+The limit is enforced while the body streams in (the declared Content-Length first, then a running
+count of the bytes received), so an oversized upload is refused without ever being buffered whole.
+Forms accepted: multipart file upload(s), raw image bytes, or JSON holding base64 data URL(s).
+A batch takes multipart or JSON only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+
+from fastapi import HTTPException, Request
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from ..errors import DigitrecError
+from .encoding import decode_data_url
+
+# One item of a request: the image's bytes, or the user error that stopped us reading it.
+Item = tuple[str, "bytes | DigitrecError"]
+
+JSON_HINT = 'send {"image": "data:image/png;base64,..."}'
+BATCH_JSON_HINT = 'send {"images": ["data:image/png;base64,...", ...]} or a JSON list of data URLs'
+
+
+def _too_large(max_bytes: int) -> HTTPException:
+    return HTTPException(413, f"request body is larger than the {max_bytes:,d}-byte limit; "
+                              "send a smaller image (the server's limit is set by --max-upload-mb)")
+
+
+def _too_many(many: bool, max_items: int) -> HTTPException:
+    if not many:
+        return HTTPException(400, "more than one file sent to /api/predict; send one, or use /api/predict/batch")
+    return HTTPException(413, f"more than {max_items} images in one request; split the batch")
+
+
+async def limited_stream(request: Request, max_bytes: int) -> AsyncGenerator[bytes, None]:
+    """The body's chunks, raising 413 as soon as the declared or received size passes `max_bytes`."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise HTTPException(400, f"Content-Length {declared!r} is not a number")
+        if int(declared) > max_bytes:
+            raise _too_large(max_bytes)
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > max_bytes:
+            raise _too_large(max_bytes)
+        yield chunk
+
+
+async def read_limited(request: Request, max_bytes: int) -> bytes:
+    return b"".join([chunk async for chunk in limited_stream(request, max_bytes)])
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _multipart_items(request: Request, max_bytes: int, many: bool, max_items: int) -> list[Item]:
+    # Spools files over 1 MB to disk; the stream's limit bounds the total.
+    parser = MultiPartParser(request.headers, limited_stream(request, max_bytes),
+                             max_files=max_items, max_fields=max_items)
+    try:
+        form = await parser.parse()
+    except MultiPartException as err:
+        if err.message.startswith("Too many"):  # starlette's words for passing max_files/max_fields
+            raise _too_many(many, max_items) from None
+        raise HTTPException(400, f"malformed multipart body: {err.message}") from None
+    try:
+        return [(value.filename or key, await value.read()) for key, value in form.multi_items()
+                if isinstance(value, UploadFile)]
+    finally:
+        await form.close()
+
+
+def _json_items(body: bytes, many: bool) -> list[Item]:
+    hint = BATCH_JSON_HINT if many else JSON_HINT
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # the last: absurdly deep nesting
+        raise HTTPException(400, f"body is not valid JSON; {hint}") from None
+    if many:
+        urls = doc.get("images") if isinstance(doc, dict) else doc
+        if not isinstance(urls, list):
+            raise HTTPException(400, f"JSON has no list of images; {hint}")
+    else:
+        if not isinstance(doc, dict) or "image" not in doc:
+            raise HTTPException(400, f"JSON has no 'image' field; {hint}")
+        urls = [doc["image"]]
+    items: list[Item] = []
+    for index, url in enumerate(urls):
+        source = f"image {index}" if many else "image"
+        try:
+            items.append((source, decode_data_url(url, source)))
+        except DigitrecError as err:
+            if not many:
+                raise HTTPException(400, str(err)) from None
+            items.append((source, err))
+    return items
+
+
+async def read_items(request: Request, max_bytes: int, many: bool, max_items: int) -> list[Item]:
+    """(name, bytes-or-error) for each image in the request; 4xx for a body that holds no usable image."""
+    kind = media_type(request)
+    if kind == "multipart/form-data":
+        items = await _multipart_items(request, max_bytes, many, max_items)
+        if not items:
+            raise HTTPException(400, "multipart body has no file; upload the image as a file field, "
+                                     "e.g. curl -F file=@digit.png")
+    elif kind == "application/json":
+        items = _json_items(await read_limited(request, max_bytes), many)
+    elif many:
+        raise HTTPException(415, f"unsupported Content-Type {kind or '(none)'!r} for a batch; send "
+                                 "multipart/form-data with several files, or application/json")
+    else:
+        # Raw bytes under any other type: image/*, octet-stream, or curl --data-binary's default
+        # (form-urlencoded). The decoder says clearly if they are not an image.
+        body = await read_limited(request, max_bytes)
+        if not body:
+            raise HTTPException(400, "empty request body; send the image's bytes, a multipart file or JSON")
+        items = [("request body", body)]
+    if not items:
+        raise HTTPException(400, f"no images in the request; {BATCH_JSON_HINT}")
+    if len(items) > max_items:
+        raise _too_many(many, max_items)
+    return items

@@ -1,0 +1,104 @@
+"""The REST API: predict one image or a batch, health, and the model's metadata.
+
+Handlers read the raw request (bodies.py) so that one endpoint takes every input form and the upload
+limit holds while streaming. Decoding, preprocessing, inference and PNG encoding run in worker threads,
+off the event loop, at most `inference_threads` at a time: more threads than cores only fight over the
+GIL. The recogniser is thread-safe, so concurrent requests cannot mix their answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from ..errors import DigitrecError, NoDigitError
+from .bodies import read_items
+from .encoding import prediction_json
+from .schemas import ERRORS, BatchOut, HealthOut, ModelOut, PredictionOut, request_body
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+def error_status(err: DigitrecError) -> tuple[int, str]:
+    """The HTTP status and one-line detail of a user error from the recogniser."""
+    if isinstance(err, NoDigitError):
+        return 422, str(err) if "no digit found" in str(err) else f"no digit found: {err}"
+    return 400, str(err)
+
+
+def model_name(recognizer: Any) -> str:
+    """The architecture's name (e.g. digitnet-l) from the metadata, else the model file's name."""
+    return (recognizer.metadata.get("model") or {}).get("name") or recognizer.name
+
+
+async def _in_thread(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+    state = request.app.state
+    if state.limiter is None:  # made on first use: it belongs to the running event loop
+        state.limiter = anyio.CapacityLimiter(state.inference_threads)
+    return await anyio.to_thread.run_sync(fn, *args, limiter=state.limiter)
+
+
+def _predict_one(recognizer: Any, name: str, data: bytes) -> dict[str, Any]:
+    # predict_many rather than predict only to name the input in error messages; same path.
+    [outcome] = recognizer.predict_many([data], names=[name])
+    if isinstance(outcome, DigitrecError):
+        raise outcome
+    return prediction_json(outcome)
+
+
+def _predict_batch(recognizer: Any, items: list[tuple[str, bytes | DigitrecError]]) -> list[dict[str, Any]]:
+    readable = [(name, data) for name, data in items if isinstance(data, bytes)]
+    outcomes = iter(recognizer.predict_many([data for _, data in readable], names=[n for n, _ in readable])
+                    if readable else [])
+    results = []
+    for name, data in items:
+        outcome = next(outcomes) if isinstance(data, bytes) else data
+        if isinstance(outcome, DigitrecError):
+            status, detail = error_status(outcome)
+            results.append({"name": name, "error": detail, "status": status})
+        else:
+            results.append({"name": name, **prediction_json(outcome)})
+    return results
+
+
+@router.post("/predict", response_model=PredictionOut, responses=ERRORS, openapi_extra=request_body(False),
+             summary="Recognise the digit in one image")
+async def predict(request: Request) -> JSONResponse:
+    """Send a multipart file, JSON `{"image": "data:image/png;base64,..."}` as a canvas exports it, or
+    the image's raw bytes under any other Content-Type. Any polarity, size and position."""
+    state = request.app.state
+    [(name, data)] = await read_items(request, state.max_upload_bytes, many=False, max_items=1)
+    assert isinstance(data, bytes)  # single-image bodies raise on errors instead of returning them
+    try:
+        answer = await _in_thread(request, _predict_one, state.recognizer, name, data)
+    except DigitrecError as err:
+        raise HTTPException(*error_status(err)) from None
+    return JSONResponse(answer)
+
+
+@router.post("/predict/batch", response_model=BatchOut, responses=ERRORS, openapi_extra=request_body(True),
+             summary="Recognise the digits in several images")
+async def predict_batch(request: Request) -> JSONResponse:
+    """Send several multipart files, or JSON `{"images": [data URL, ...]}`. Each image gets its own
+    result or its own error; one bad image never fails the others."""
+    state = request.app.state
+    items = await read_items(request, state.max_upload_bytes, many=True, max_items=state.max_batch)
+    return JSONResponse({"results": await _in_thread(request, _predict_batch, state.recognizer, items)})
+
+
+@router.get("/health", response_model=HealthOut, summary="Liveness check")
+async def health(request: Request) -> dict[str, str]:
+    return {"status": "ok", "model": model_name(request.app.state.recognizer)}
+
+
+@router.get("/model", response_model=ModelOut, summary="The served model and its measured accuracy")
+async def model(request: Request) -> JSONResponse:
+    recognizer = request.app.state.recognizer
+    metadata = recognizer.metadata
+    accuracy = (metadata.get("metrics") or {}).get("test_acc")
+    return JSONResponse({"name": model_name(recognizer), "file": recognizer.name, "test_accuracy": accuracy,
+                         "metadata": metadata})

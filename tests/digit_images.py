@@ -1,0 +1,63 @@
+"""Building blocks for the recognition tests: digits drawn from a font or taken from MNIST, placed on
+canvases, encoded in any format, and hand-made hostile files."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from functools import cache
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from digitrec.data import load_mnist
+
+
+@cache
+def mnist_test() -> tuple[np.ndarray, np.ndarray]:
+    data = load_mnist()
+    return data.test_images, data.test_labels
+
+
+def font_digit(digit: int, size: int = 200, ink: int = 0, paper: int = 255, height: float = 0.6,
+               where: tuple[float, float] = (0.5, 0.5)) -> Image.Image:
+    """An L image: `digit` in DejaVu Sans, about `height` x size tall, its box centred at `where`."""
+    font = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"),
+                              int(size * height * 1.35))
+    glyph = Image.new("L", (size * 2, size * 2), 0)
+    ImageDraw.Draw(glyph).text((size // 2, size // 4), str(digit), font=font, fill=255)
+    glyph = glyph.crop(glyph.getbbox())
+    mask = Image.new("L", (size, size), 0)
+    mask.paste(glyph, (round(where[0] * size - glyph.width / 2), round(where[1] * size - glyph.height / 2)))
+    return Image.composite(Image.new("L", mask.size, ink), Image.new("L", mask.size, paper), mask)
+
+
+def mnist_on_canvas(index: int, canvas: tuple[int, int] = (400, 300), at: tuple[int, int] = (40, 30),
+                    scale: int = 4, invert: bool = True) -> Image.Image:
+    """MNIST test digit `index`, enlarged `scale` times, dark on light (invert) at pixel `at`."""
+    digit = mnist_test()[0][index]
+    tile = Image.fromarray(255 - digit if invert else digit).resize((28 * scale, 28 * scale),
+                                                                     Image.Resampling.BILINEAR)
+    image = Image.new("L", canvas, 255 if invert else 0)
+    image.paste(tile, at)
+    return image
+
+
+def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, fmt, **options)
+    return buf.getvalue()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares width x height 8-bit gray pixels; its data holds two rows."""
+    rows = zlib.compress(b"\x00" * (1 + width) * 2, 9)
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", rows) + _chunk(b"IEND", b"")

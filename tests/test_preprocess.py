@@ -1,0 +1,282 @@
+"""Preprocessing: every input kind reaches the same MNIST-form 28x28, and every bad input gets a clear error.
+
+The oracle is the 28x28 of a plain black-on-white PNG of a 7: a different digit differs from it by
+more than 30 grey levels per pixel on average, so agreement within a few levels means the same image.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digit_images import encode, font_digit, mnist_on_canvas, mnist_test, png_declaring
+from digitrec.config import MNIST_MEAN, MNIST_STD
+from digitrec.errors import DigitrecError, NoDigitError
+from digitrec.preprocess import (
+    as_mnist,
+    load_image,
+    normalize,
+    stroke_width,
+    to_mnist,
+)
+
+
+def diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference in grey levels (0..255)."""
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).mean())
+
+
+@pytest.fixture(scope="module")
+def seven() -> Image.Image:
+    return font_digit(7)
+
+
+@pytest.fixture(scope="module")
+def reference(seven: Image.Image) -> np.ndarray:
+    return to_mnist(encode(seven, "PNG"))
+
+
+def centre_of_mass(x: np.ndarray) -> tuple[float, float]:
+    x = x.astype(np.float64)
+    return (float((x.sum(1) * np.arange(28)).sum() / x.sum()), float((x.sum(0) * np.arange(28)).sum() / x.sum()))
+
+
+def test_output_is_mnist_form(reference: np.ndarray) -> None:
+    assert reference.shape == (28, 28) and reference.dtype == np.uint8
+    assert reference.max() == 255
+    rows, cols = np.flatnonzero(reference.max(1) > 0), np.flatnonzero(reference.max(0) > 0)
+    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (20, 21, 22)  # 20 px box plus anti-aliasing
+    cy, cx = centre_of_mass(reference)
+    assert abs(cy - 14) < 0.3 and abs(cx - 14) < 0.3
+    assert reference[0].max() == 0 and reference[:, 0].max() == 0  # black field around a white digit
+
+
+def test_aspect_ratio_is_kept() -> None:
+    one = to_mnist(font_digit(1))
+    rows, cols = np.flatnonzero(one.max(1) > 64), np.flatnonzero(one.max(0) > 64)
+    assert rows[-1] - rows[0] + 1 >= 19
+    assert cols[-1] - cols[0] + 1 <= 14  # a 1 stays narrow rather than being stretched to a square
+
+
+@pytest.mark.parametrize("fmt, mode, tolerance", [
+    ("PNG", "L", 0.5), ("PNG", "RGB", 0.5), ("PNG", "P", 0.5), ("PNG", "1", 3), ("BMP", "RGB", 0.5),
+    ("GIF", "L", 0.5), ("WEBP", "RGB", 2), ("TIFF", "L", 0.5), ("TIFF", "CMYK", 0.5), ("JPEG", "L", 3),
+    ("JPEG", "RGB", 3), ("JPEG", "CMYK", 3),
+])
+def test_every_format_and_mode_gives_the_same_digit(seven: Image.Image, reference: np.ndarray, fmt: str, mode: str,
+                                                    tolerance: float) -> None:
+    assert diff(to_mnist(encode(seven.convert(mode), fmt)), reference) <= tolerance
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_16_bit_grayscale(seven: Image.Image, reference: np.ndarray, fmt: str) -> None:
+    sixteen = Image.fromarray(np.asarray(seven, dtype=np.uint16) * 257)
+    data = encode(sixteen, fmt)
+    assert load_image(data).mode.startswith("I")  # really decoded as 16-bit
+    assert diff(to_mnist(data), reference) <= 0.5
+
+
+def test_animated_gif_uses_the_first_frame() -> None:
+    frames = [font_digit(d) for d in (3, 8, 1)]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    assert Image.open(io.BytesIO(data)).n_frames == 3
+    assert diff(to_mnist(data), to_mnist(frames[0])) <= 0.5
+
+
+def test_exif_orientation_is_applied(seven: Image.Image, reference: np.ndarray) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display": the pixels are stored turned left
+    data = encode(seven.convert("RGB").transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif, quality=95)
+    assert diff(to_mnist(data), reference) <= 3
+
+
+def test_polarity_is_decided_from_the_image(seven: Image.Image, reference: np.ndarray) -> None:
+    light_on_dark = Image.eval(seven, lambda v: 255 - v)
+    assert diff(to_mnist(light_on_dark), reference) <= 0.5
+    grey_on_grey = Image.eval(seven, lambda v: 90 + v * 100 // 255)  # light paper 190, dark ink 90
+    assert diff(to_mnist(grey_on_grey), reference) <= 3
+
+
+@pytest.mark.parametrize("stroke, hidden", [(0, 0), (0, 255), (255, 255), (255, 0), (60, 60)])
+def test_transparent_canvas(seven: Image.Image, reference: np.ndarray, stroke: int, hidden: int) -> None:
+    """Strokes of any tone on a transparent canvas, whatever colour the transparent pixels hold
+    (black, the naive-conversion failure: the strokes vanish into it)."""
+    alpha = Image.eval(seven, lambda v: 255 - v)  # opaque where the ink is
+    rgba = Image.merge("RGBA", [Image.new("L", seven.size, stroke)] * 3 + [alpha])
+    rgba.paste((hidden, hidden, hidden, 0), mask=Image.eval(alpha, lambda v: 255 if v == 0 else 0))
+    assert diff(to_mnist(encode(rgba, "PNG")), reference) <= 1
+    la = Image.merge("LA", [rgba.getchannel("R"), alpha])
+    assert diff(to_mnist(encode(la, "PNG")), reference) <= 1
+
+
+def test_palette_with_transparent_index(seven: Image.Image, reference: np.ndarray) -> None:
+    p = seven.convert("P")
+    white = p.getpixel((0, 0))
+    p.info["transparency"] = white
+    data = encode(p, "PNG", transparency=white)
+    assert "transparency" in load_image(data).info
+    assert diff(to_mnist(data), reference) <= 1
+
+
+def test_mostly_opaque_paper_with_transparent_margin(seven: Image.Image, reference: np.ndarray) -> None:
+    rgba = seven.convert("RGBA")
+    rgba.paste((0, 0, 0, 0), (0, 0, 200, 6))  # a transparent strip along the top edge
+    assert diff(to_mnist(rgba), reference) <= 1
+
+
+@pytest.mark.parametrize("canvas", [(400, 300), (1100, 900)])  # the second is downsampled for analysis
+def test_centring_is_invariant_to_position(canvas: tuple[int, int]) -> None:
+    rng = np.random.default_rng(0)
+    outputs = []
+    for _ in range(6):
+        at = (int(rng.integers(0, canvas[0] - 112)), int(rng.integers(0, canvas[1] - 112)))
+        outputs.append(to_mnist(mnist_on_canvas(0, canvas, at)))
+    for out in outputs[1:]:
+        assert diff(out, outputs[0]) <= 3
+        cy, cx = centre_of_mass(out)
+        assert abs(cy - 14) < 0.3 and abs(cx - 14) < 0.3
+
+
+def test_uneven_lighting_and_paper_texture(seven: Image.Image, reference: np.ndarray) -> None:
+    ink = 1 - np.asarray(seven, dtype=np.float64) / 255
+    y, x = np.mgrid[0:200, 0:200] / 200
+    light = 1 - 0.55 * x * (0.5 + 0.5 * y)  # a shadow deepening to the lower right: paper from 1.0 to 0.45
+    rng = np.random.default_rng(1)
+    paper = 0.92 + rng.normal(0, 0.03, ink.shape)  # grainy paper
+    photo = (paper * (1 - ink) + 0.15 * ink) * light
+    out = to_mnist(np.clip(photo, 0, 1))
+    assert diff(out, reference) <= 6
+
+
+def test_specks_are_ignored(seven: Image.Image, reference: np.ndarray) -> None:
+    dusty = seven.copy()
+    for x, y in [(5, 5), (190, 10), (10, 185), (185, 190)]:
+        dusty.paste(0, (x, y, x + 3, y + 3))
+    assert diff(to_mnist(dusty), reference) <= 1
+
+
+@pytest.mark.parametrize("canvas, pen", [(600, 2), (300, 1), (1000, 3), (600, 70), (600, 110)])
+def test_thin_and_thick_strokes_are_brought_to_mnist_widths(canvas: int, pen: int) -> None:
+    """A 7 drawn with a hair-thin pen or a fat marker comes out with MNIST-like strokes: between the
+    5th and 95th percentiles of stroke_width over the raw MNIST training digits (1.34 and 3.00 px)."""
+    image = Image.new("L", (canvas, canvas), 255)
+    ImageDraw.Draw(image).line([(canvas / 4, canvas / 6), (canvas * 3 / 4, canvas / 6), (canvas * 0.4, canvas * 5 / 6)],
+                               fill=0, width=pen)
+    assert 1.34 <= stroke_width(to_mnist(image)) <= 3.0
+
+
+def test_mnist_digits_pass_through_nearly_unchanged() -> None:
+    images, _ = mnist_test()
+    diffs = [diff(to_mnist(x), x) for x in images[:200]]
+    assert np.median(diffs) < 12
+
+
+@pytest.mark.parametrize("image", [
+    Image.new("L", (300, 200), 255), Image.new("L", (300, 200), 0), Image.new("RGB", (64, 64), (120, 140, 90)),
+    Image.new("L", (1, 1), 0), Image.new("RGBA", (100, 100), (0, 0, 0, 0)),
+    Image.fromarray(np.clip(np.random.default_rng(0).normal(128, 12, (300, 300)), 0, 255).astype(np.uint8)),
+])
+def test_blank_images_have_no_digit(image: Image.Image) -> None:
+    with pytest.raises(NoDigitError, match="no digit found"):
+        to_mnist(encode(image, "PNG"), name="blank.png")
+
+
+def test_a_speck_is_not_a_digit() -> None:
+    page = Image.new("L", (400, 300), 255)
+    page.paste(0, (200, 150, 204, 154))  # a 4 px dot of dust
+    with pytest.raises(NoDigitError, match="speck"):
+        to_mnist(page)
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "empty file"),
+    (b"hello, I am text with a .png name", "not an image format"),
+    (png_declaring(30000, 30000), "limit of 50 M"),
+    (png_declaring(9000, 9000), "declares 9000x9000"),  # under Pillow's own limit, over ours
+])
+def test_bad_bytes_get_one_line_errors(data: bytes, message: str) -> None:
+    with pytest.raises(DigitrecError, match=message) as info:
+        to_mnist(data, name="upload.png")
+    assert str(info.value).startswith("upload.png: ") and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP"])
+def test_truncated_files(seven: Image.Image, fmt: str) -> None:
+    data = encode(seven.convert("RGB") if fmt == "JPEG" else seven, fmt)
+    with pytest.raises(DigitrecError, match="upload") as info:
+        to_mnist(data[: len(data) // 2], name="upload")
+    assert "\n" not in str(info.value)
+
+
+def test_paths(tmp_path, seven: Image.Image, reference: np.ndarray) -> None:
+    path = tmp_path / "seven.png"
+    seven.save(path)
+    assert diff(to_mnist(path), reference) == 0 and diff(to_mnist(str(path)), reference) == 0
+    with pytest.raises(DigitrecError, match="no such file"):
+        to_mnist(tmp_path / "missing.png")
+    with pytest.raises(DigitrecError, match="is a folder"):
+        to_mnist(tmp_path)
+    (tmp_path / "notes.png").write_text("not an image")
+    with pytest.raises(DigitrecError, match="notes.png: not an image"):
+        to_mnist(tmp_path / "notes.png")
+
+
+def test_max_pixels_is_checked_before_decoding(seven: Image.Image) -> None:
+    with pytest.raises(DigitrecError, match="declares 200x200"):
+        load_image(encode(seven, "PNG"), max_pixels=10_000)
+    with pytest.raises(DigitrecError, match="declares 200x200"):
+        load_image(seven, max_pixels=10_000)
+
+
+def test_arrays_of_every_kind(seven: Image.Image, reference: np.ndarray) -> None:
+    gray = np.asarray(seven)
+    variants = [gray, np.dstack([gray] * 3), np.dstack([gray] * 3 + [np.full_like(gray, 255)]), gray[None],
+                gray[..., None], gray.astype(np.uint16) * 257, gray / 255.0, gray.astype(np.float32),
+                gray.astype(np.int64), gray > 127]
+    for array in variants:
+        assert diff(to_mnist(array), reference) <= 3, (array.dtype, array.shape)
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((5, 5, 2)), "shape"), (np.zeros((0, 10)), "shape"), (np.full((9, 9), np.nan), "NaN"),
+    (np.full((9, 9), -1.5), "normalised"), (np.full((9, 9), 300), "0..255"), (np.zeros((4, 4), complex), "dtype"),
+])
+def test_bad_arrays(array: np.ndarray, message: str) -> None:
+    with pytest.raises(DigitrecError, match=message):
+        to_mnist(array)
+
+
+def test_unsupported_input_type() -> None:
+    with pytest.raises(DigitrecError, match="cannot read this type"):
+        to_mnist(12345)  # type: ignore[arg-type]
+
+
+def test_normalize_matches_the_training_constants() -> None:
+    x = np.zeros((28, 28), np.uint8)
+    x[3, 4] = 255
+    out = normalize(x)
+    assert out.shape == (1, 1, 28, 28) and out.dtype == np.float32
+    assert out[0, 0, 0, 0] == pytest.approx(-MNIST_MEAN / MNIST_STD)
+    assert out[0, 0, 3, 4] == pytest.approx((1 - MNIST_MEAN) / MNIST_STD)
+    assert normalize(np.zeros((5, 28, 28), np.uint8)).shape == (5, 1, 28, 28)
+
+
+def test_as_mnist_passes_28x28_through(tmp_path) -> None:
+    digit = mnist_test()[0][0]
+    assert as_mnist(digit) is digit
+    Image.fromarray(digit).save(tmp_path / "d.png")
+    assert np.array_equal(as_mnist(tmp_path / "d.png"), digit)
+    with pytest.raises(DigitrecError, match="is 56x56.*drop --no-preprocess"):
+        as_mnist(np.zeros((56, 56), np.uint8), name="big")
+
+
+def test_preprocessing_imports_neither_torch_nor_onnxruntime() -> None:
+    code = "import sys, digitrec.preprocess; print(sorted({'torch', 'onnxruntime'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
