@@ -56,7 +56,7 @@ def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS, name: str | No
         return _decode(bytes(source), max_pixels, name)
     if isinstance(source, Image.Image):
         _check_size(source, max_pixels, name)
-        return _finish(source, name)
+        return _finish(source, name, in_place=False)  # the caller's image: leave it as it is
     if isinstance(source, np.ndarray):
         return from_array(source, name)
     raise DigitrecError(f"{name}: cannot read this type of input; pass a path, bytes, a PIL image "
@@ -111,11 +111,12 @@ def _decode(data: bytes, max_pixels: int, name: str) -> Image.Image:
     if image.format == "JPEG" and max(image.size) > 2 * DRAFT_SIDE:
         scale = max(image.size) / DRAFT_SIDE
         image.draft(image.mode, (math.ceil(image.width / scale), math.ceil(image.height / scale)))
-    return _finish(image, name)
+    return _finish(image, name, in_place=True)
 
 
-def _finish(image: Image.Image, name: str) -> Image.Image:
-    """Decode the pixels (first frame only) and apply the EXIF orientation."""
+def _finish(image: Image.Image, name: str, in_place: bool) -> Image.Image:
+    """Decode the pixels (first frame only) and apply the EXIF orientation; `in_place` for an image
+    decoded here, which saves copying every upright image (0.3 ms on a 1-megapixel photo)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -124,7 +125,10 @@ def _finish(image: Image.Image, name: str) -> Image.Image:
         raise DigitrecError(f"{name}: damaged or truncated image data ({_first_line(err)}); "
                             "re-save the image") from None
     try:
-        return ImageOps.exif_transpose(image)
+        if not in_place:
+            return ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)
+        return image
     except _DECODE_ERRORS + (KeyError, AttributeError):
         return image  # broken EXIF: the pixels are fine, only their orientation tag is not
 

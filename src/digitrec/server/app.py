@@ -83,9 +83,14 @@ def _listen(host: str, port: int) -> socket.socket:
     except (socket.gaierror, UnicodeError) as err:
         raise DigitrecError(f"cannot resolve --host {host!r} ({err}); try 127.0.0.1") from None
     try:
-        return socket.create_server((host, port), family=family)
+        sock = socket.create_server((host, port), family=family)
     except OSError as err:
         raise DigitrecError(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
+    # Connections accepted here inherit this. asyncio sets it only on sockets whose proto is TCP, and
+    # create_server's is 0: without it the response body waited for the client's delayed ACK behind
+    # the headers (Nagle), about 40 ms per keep-alive request.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def app_from_env() -> FastAPI:
