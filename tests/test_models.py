@@ -45,3 +45,13 @@ def test_model_table_lists_every_model():
 def test_unknown_model_is_a_user_error():
     with pytest.raises(DigitrecError, match="unknown model 'resnet'"):
         models.build("resnet")
+
+
+def test_raw_pixel_models_take_normalised_input_like_every_other():
+    from digitrec.config import MNIST_MEAN, MNIST_STD
+
+    torch.manual_seed(0)
+    raw = torch.rand(4, 1, 28, 28)
+    wrapped = models.build("mlp", raw_pixels=True)
+    assert isinstance(wrapped[0], models.RawPixels)
+    assert torch.allclose(wrapped((raw - MNIST_MEAN) / MNIST_STD), wrapped[1](raw), atol=1e-5)

@@ -104,14 +104,26 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 
-def build(name: str, **kwargs: Any) -> nn.Module:
-    """A freshly initialised model of a registered architecture."""
+class RawPixels(nn.Module):
+    """Undo MNIST normalisation: maps a normalised batch back to raw pixels in [0, 1]. A model trained
+    on raw pixels (some tutorials skip normalisation) starts with this layer, so that every model
+    takes the same normalised input and preprocessing, evaluation and export stay one path."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from .config import MNIST_MEAN, MNIST_STD
+
+        return x * MNIST_STD + MNIST_MEAN
+
+
+def build(name: str, raw_pixels: bool = False, **kwargs: Any) -> nn.Module:
+    """A freshly initialised model of a registered architecture; `raw_pixels` puts it behind RawPixels."""
     from .errors import DigitrecError
 
     if name not in REGISTRY:
         raise DigitrecError(f"unknown model {name!r}: choose one of {', '.join(REGISTRY)}")
     spec = REGISTRY[name]
-    return spec.factory(**{**spec.kwargs, **kwargs})
+    model = spec.factory(**{**spec.kwargs, **kwargs})
+    return nn.Sequential(RawPixels(), model) if raw_pixels else model
 
 
 def parameter_count(model: nn.Module) -> int:

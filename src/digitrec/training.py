@@ -131,7 +131,8 @@ def _run(cfg: TrainConfig, start_epoch: int, state: dict[str, Any] | None,
         raise DigitrecError(f"--train-limit {n_train} is smaller than --batch-size {cfg.batch_size}")
 
     torch.manual_seed(cfg.seed)
-    model = models.build(cfg.model).to(device, memory_format=memory_format)
+    model_kwargs = {**models.REGISTRY[cfg.model].kwargs, **({} if cfg.normalize else {"raw_pixels": True})}
+    model = models.build(cfg.model, **model_kwargs).to(device, memory_format=memory_format)
     out = Path(cfg.out)  # created only once the model and the data are known to be good
     atomic_write(out / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
     optimizer = make_optimizer(cfg, model.parameters())
@@ -144,7 +145,6 @@ def _run(cfg: TrainConfig, start_epoch: int, state: dict[str, Any] | None,
     elapsed_before = rows[-1]["elapsed_seconds"] if rows else 0.0
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
-    model_kwargs = models.REGISTRY[cfg.model].kwargs
     log.line(f"training {cfg.model} ({models.parameter_count(model):,} parameters) on {n_train:,} images, "
              f"{device.type}{', bf16' if bf16 else ''}, {cfg.epochs} epochs of {steps_per_epoch} steps")
 

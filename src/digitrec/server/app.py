@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -76,14 +77,16 @@ def create_app(recognizer: Any = None, model_path: str | Path | None = None,
     return app
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket, so that a busy port or unknown host is one clear error, not a traceback."""
+def _listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A listening socket, so that a busy port or unknown host is one clear error, not a traceback.
+    With `reuse_port`, several sockets can listen on one port and the kernel spreads connections
+    across them (Linux SO_REUSEPORT)."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     except (socket.gaierror, UnicodeError) as err:
         raise DigitrecError(f"cannot resolve --host {host!r} ({err}); try 127.0.0.1") from None
     try:
-        sock = socket.create_server((host, port), family=family)
+        sock = socket.create_server((host, port), family=family, reuse_port=reuse_port, backlog=2048)
     except OSError as err:
         raise DigitrecError(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
     # Connections accepted here inherit this. asyncio sets it only on sockets whose proto is TCP, and
@@ -91,6 +94,44 @@ def _listen(host: str, port: int) -> socket.socket:
     # the headers (Nagle), about 40 ms per keep-alive request.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+def _run_worker(sock: socket.socket, settings: dict[str, Any], access_log: bool) -> None:
+    """One server process of `digitrec serve --workers N` on Linux, accepting on its own socket."""
+    import uvicorn
+
+    app = create_app(**settings)
+    uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=access_log)).run(sockets=[sock])
+
+
+def _serve_reuse_port(first: socket.socket, host: str, workers: int, settings: dict[str, Any],
+                      access_log: bool) -> None:
+    """N processes, each with its own SO_REUSEPORT socket on the port. Sharing one socket (uvicorn's
+    Multiprocess) let one worker accept every waiting keep-alive connection at once and leave the
+    others idle; the kernel's per-socket balancing keeps all cores busy."""
+    import multiprocessing
+
+    bound_port = first.getsockname()[1]  # port 0 picked a free port; the others must join that one
+    socks = [first] + [_listen(host, bound_port, reuse_port=True) for _ in range(workers - 1)]
+    context = multiprocessing.get_context("fork")  # the children inherit their sockets
+    processes = [context.Process(target=_run_worker, args=(sock, settings, access_log)) for sock in socks]
+    for process in processes:
+        process.start()
+    for sock in socks:
+        sock.close()  # the children hold them now
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # `kill` or a supervisor stops the workers too
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join()
 
 
 def app_from_env() -> FastAPI:
@@ -114,7 +155,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, model_path: str | Path | No
                 "max_upload_bytes": int(max_upload_mb * 1024 * 1024),
                 "inference_threads": max(1, (os.cpu_count() or 1) // workers)}
     app = create_app(**settings)  # loads the model here too, so that a bad --model fails before listening
-    sock = _listen(host, port)
+    reuse_port = workers > 1 and sys.platform == "linux"
+    sock = _listen(host, port, reuse_port=reuse_port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     print(f"digitrec serve: {model_name(app.state.recognizer)} at http://{shown}:{bound_port}/ "
@@ -122,8 +164,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, model_path: str | Path | No
     if workers == 1:
         uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=access_log)).run(sockets=[sock])
         return
+    del app  # each worker loads its own
+    if reuse_port:
+        _serve_reuse_port(sock, host, workers, settings, access_log)
+        return
     os.environ[SETTINGS_ENV] = json.dumps(settings)  # inherited by the worker processes
     config = uvicorn.Config(f"{__name__}:app_from_env", factory=True, workers=workers, log_level="info",
                             access_log=access_log)
-    del app  # each worker loads its own
     Multiprocess(config, sockets=[sock]).run()
