@@ -104,6 +104,14 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 
+def get_spec(name: str) -> ModelSpec:
+    from .errors import DigitrecError
+
+    if name not in REGISTRY:
+        raise DigitrecError(f"unknown model {name!r}: choose one of {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
 class RawPixels(nn.Module):
     """Undo MNIST normalisation: maps a normalised batch back to raw pixels in [0, 1]. A model trained
     on raw pixels (some tutorials skip normalisation) starts with this layer, so that every model
@@ -117,11 +125,7 @@ class RawPixels(nn.Module):
 
 def build(name: str, raw_pixels: bool = False, **kwargs: Any) -> nn.Module:
     """A freshly initialised model of a registered architecture; `raw_pixels` puts it behind RawPixels."""
-    from .errors import DigitrecError
-
-    if name not in REGISTRY:
-        raise DigitrecError(f"unknown model {name!r}: choose one of {', '.join(REGISTRY)}")
-    spec = REGISTRY[name]
+    spec = get_spec(name)
     model = spec.factory(**{**spec.kwargs, **kwargs})
     return nn.Sequential(RawPixels(), model) if raw_pixels else model
 

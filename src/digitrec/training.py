@@ -131,7 +131,7 @@ def _run(cfg: TrainConfig, start_epoch: int, state: dict[str, Any] | None,
         raise DigitrecError(f"--train-limit {n_train} is smaller than --batch-size {cfg.batch_size}")
 
     torch.manual_seed(cfg.seed)
-    model_kwargs = {**models.REGISTRY[cfg.model].kwargs, **({} if cfg.normalize else {"raw_pixels": True})}
+    model_kwargs = {**models.get_spec(cfg.model).kwargs, **({} if cfg.normalize else {"raw_pixels": True})}
     model = models.build(cfg.model, **model_kwargs).to(device, memory_format=memory_format)
     out = Path(cfg.out)  # created only once the model and the data are known to be good
     atomic_write(out / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
