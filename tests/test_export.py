@@ -9,8 +9,8 @@ import pytest
 
 from digit_images import font_digit, mnist_on_canvas, mnist_test
 from digitrec import Recognizer, checkpoints, cli, models
+from digitrec.checkpoints import shipped_checkpoint
 from digitrec.errors import DigitrecError
-from digitrec.recognizer import SHIPPED_NAME, shipped_dir
 
 pytestmark = pytest.mark.slow  # torch import plus one export: about 10 s
 
@@ -74,7 +74,7 @@ def test_export_cli_reports_and_refuses_non_checkpoints(exported: tuple[Path, Pa
 
 def test_shipped_onnx_agrees_with_shipped_checkpoint() -> None:
     onnx_run = Recognizer.load()
-    torch_run = Recognizer.load(shipped_dir() / f"{SHIPPED_NAME}.safetensors")
+    torch_run = Recognizer.load(shipped_checkpoint())
     agree(torch_run, onnx_run, list(mnist_test()[0][:500]), preprocess=False)
     assert isinstance(onnx_run.metadata, dict) and onnx_run.metadata["model"] == torch_run.metadata["model"]
 

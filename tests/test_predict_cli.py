@@ -14,8 +14,8 @@ from PIL import Image
 
 from digit_images import font_digit, mnist_on_canvas, mnist_test, png_declaring
 from digitrec import Recognizer
+from digitrec.checkpoints import shipped_checkpoint
 from digitrec.predict import run_predict
-from digitrec.recognizer import SHIPPED_NAME, shipped_dir
 
 PREDICTION_KEYS = {"path", "digit", "confidence", "probabilities"}
 
@@ -143,7 +143,7 @@ def test_no_preprocess_passes_mnist_form_through(tmp_path: Path) -> None:
 
 
 def test_model_option(images: Path) -> None:
-    code, out, _ = run(str(images / "three.png"), model=str(shipped_dir() / f"{SHIPPED_NAME}.onnx"), as_json=True)
+    code, out, _ = run(str(images / "three.png"), model=str(shipped_checkpoint().with_suffix(".onnx")), as_json=True)
     assert code == 0 and set(json.loads(out)) == PREDICTION_KEYS
 
 

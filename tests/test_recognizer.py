@@ -15,9 +15,8 @@ from PIL import Image
 
 from digit_images import encode, font_digit, mnist_on_canvas, mnist_test
 from digitrec import Prediction, Recognizer
-from digitrec.checkpoints import read_metadata
+from digitrec.checkpoints import read_metadata, shipped_checkpoint
 from digitrec.errors import DigitrecError, NoDigitError
-from digitrec.recognizer import SHIPPED_NAME, shipped_dir
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -138,7 +137,7 @@ def test_load_errors(tmp_path) -> None:
 
 
 def test_shipped_onnx_is_the_export_of_the_shipped_checkpoint(recognizer: Recognizer) -> None:
-    checkpoint = shipped_dir() / f"{SHIPPED_NAME}.safetensors"
+    checkpoint = shipped_checkpoint()
     assert recognizer.metadata == read_metadata(checkpoint)
 
 

@@ -16,18 +16,17 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .checkpoints import shipped_checkpoint
 from .errors import DigitrecError
 from .images import ImageSource, describe
 from .preprocess import as_mnist, normalize, to_mnist
 
 METADATA_KEY = "digitrec"  # ONNX metadata_props key holding the checkpoint's JSON metadata
-SHIPPED_NAME = "model"  # assets/model/model.onnx, exported from assets/model/model.safetensors
 CHUNK = 256  # images per inference call: large enough for full speed, small enough for memory
 
 Runner = Callable[[np.ndarray], np.ndarray]  # float32 (N, 1, 28, 28) normalised -> (N, 10) logits
@@ -38,10 +37,6 @@ def available_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
-
-
-def shipped_dir() -> Path:
-    return Path(str(resources.files("digitrec") / "assets" / "model"))
 
 
 @dataclass(frozen=True)
@@ -125,7 +120,7 @@ class Recognizer:
         torch). `threads`: CPU threads for inference (0: one per available core)."""
         shipped = path is None
         if path is None:
-            path = shipped_dir() / f"{SHIPPED_NAME}.onnx"
+            path = shipped_checkpoint().with_suffix(".onnx")  # its export, run without torch
             if not path.is_file():
                 raise DigitrecError(f"{path}: the shipped model is missing; reinstall digitrec or pass "
                                     "a checkpoint with --model")
