@@ -1,9 +1,12 @@
-"""digitrec's in-memory pipeline versus the standard Dataset + shuffling DataLoader, same model.
+"""digitrec's training pipeline versus the standard Dataset + shuffling DataLoader, same model.
 
 Both train the `tutorial-convnet-bn` recipe (convnet-bn, Adam 1e-3, batch 100) for one epoch in the
 same process, alternating, and the script prints images per second for each and their ratio. The
-baseline is the per-sample pipeline of the tutorials: a Dataset whose __getitem__ turns one uint8
-image into a normalised float tensor, and DataLoader(shuffle=True, batch_size=100).
+baseline is the tutorial's code: its model in stock torch layers, fp32, and the per-sample pipeline
+(a Dataset whose __getitem__ turns one uint8 image into a normalised float tensor, and
+DataLoader(shuffle=True, batch_size=100)). digitrec runs `digitrec train --preset tutorial-convnet-bn`
+as it ships (`--precision auto`: bf16 autocast where the CPU has it) and, to show what the data
+pipeline and layers give without bf16, with `--precision fp32`.
 
     python benchmarks/loader_ratio.py [--repeats 3]
 """
@@ -17,9 +20,9 @@ import time
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from digitrec import models
 from digitrec.config import MNIST_MEAN, MNIST_STD, preset_config
 from digitrec.data import load_mnist
 from digitrec.optim import make_optimizer
@@ -40,10 +43,19 @@ class TutorialMNIST(Dataset):
         return (x - MNIST_MEAN) / MNIST_STD, int(self.labels[i])
 
 
+def tutorial_convnet_bn() -> nn.Module:
+    """The tutorial's model, in stock torch layers (digitrec's convnet-bn computes the same)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, padding=2), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * 7 * 7, 10),
+    )
+
+
 def dataloader_epoch(mnist, seed: int) -> float:
     cfg = preset_config("tutorial-convnet-bn")
     torch.manual_seed(seed)
-    model = models.build(cfg.model)
+    model = tutorial_convnet_bn()
     optimizer = make_optimizer(cfg, model.parameters())
     loader = DataLoader(TutorialMNIST(mnist.train_images, mnist.train_labels), batch_size=cfg.batch_size,
                         shuffle=True)
@@ -57,9 +69,10 @@ def dataloader_epoch(mnist, seed: int) -> float:
     return len(mnist.train_images) / (time.perf_counter() - start)
 
 
-def digitrec_epoch(seed: int) -> float:
+def digitrec_epoch(seed: int, precision: str) -> float:
     with tempfile.TemporaryDirectory() as out:
-        result = train(preset_config("tutorial-convnet-bn", epochs=1, seed=seed, out=out, quiet=True))
+        result = train(preset_config("tutorial-convnet-bn", epochs=1, seed=seed, out=out, quiet=True,
+                                     precision=precision))
     return result.rows[-1]["images_per_second"]
 
 
@@ -68,17 +81,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     mnist = load_mnist()
-    ours, theirs = [], []
+    theirs: list[float] = []
+    ours: dict[str, list[float]] = {"auto": [], "fp32": []}
     for seed in range(args.repeats):
         theirs.append(dataloader_epoch(mnist, seed))
-        ours.append(digitrec_epoch(seed))
-        print(f"repeat {seed + 1}: Dataset+DataLoader {theirs[-1]:,.0f} img/s, digitrec {ours[-1]:,.0f} img/s",
-              flush=True)
-    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
-    print(f"tutorial-convnet-bn, {torch.get_num_threads()} threads: Dataset+DataLoader "
-          f"{statistics.median(theirs):,.0f} img/s, digitrec {statistics.median(ours):,.0f} img/s (medians); "
-          f"ratio {statistics.median(ratios):.2f}x (per repeat: {', '.join(f'{r:.2f}' for r in ratios)})")
-
+        for precision, runs in ours.items():
+            runs.append(digitrec_epoch(seed, precision))
+        print(f"repeat {seed + 1}: Dataset+DataLoader {theirs[-1]:,.0f} img/s, digitrec {ours['auto'][-1]:,.0f} "
+              f"img/s (fp32: {ours['fp32'][-1]:,.0f})", flush=True)
+    print(f"tutorial-convnet-bn, one epoch, {torch.get_num_threads()} threads, medians of {args.repeats} repeats:")
+    print(f"  Dataset+DataLoader, stock layers, fp32   {statistics.median(theirs):>7,.0f} img/s")
+    for precision, runs in ours.items():
+        ratios = [a / b for a, b in zip(runs, theirs, strict=True)]
+        print(f"  digitrec --precision {precision:<4}               {statistics.median(runs):>7,.0f} img/s   "
+              f"ratio {statistics.median(ratios):.2f}x (per repeat: {', '.join(f'{r:.2f}' for r in ratios)})")
 
 if __name__ == "__main__":
     main()

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import MNIST_MEAN, MNIST_STD
+from .layers import memory_format_of
 
 
 def normalize(images_u8: torch.Tensor) -> torch.Tensor:
@@ -24,7 +25,7 @@ def predict_logits(model: torch.nn.Module, images_u8: torch.Tensor, bf16: bool =
     """Float32 logits (N, 10) for uint8 images (N, 1, 28, 28) already on the model's device."""
     was_training = model.training
     model.eval()
-    memory_format = torch.channels_last if bf16 else torch.contiguous_format
+    memory_format = memory_format_of(model)
     outputs = []
     for start in range(0, len(images_u8), batch_size):
         batch = normalize(images_u8[start:start + batch_size]).contiguous(memory_format=memory_format)

@@ -111,8 +111,10 @@ def _run(cfg: TrainConfig, start_epoch: int, state: dict[str, Any] | None,
     device = resolve_device(cfg.device)
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
-    bf16 = use_bf16(cfg.precision, device)
-    memory_format = torch.channels_last if bf16 else torch.contiguous_format
+    spec = models.get_spec(cfg.model)
+    bf16 = use_bf16(cfg.precision, device, cpu_gain=spec.cpu_bf16)
+    channels_last = bf16 and spec.channels_last
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     log = _Log(cfg.quiet)
 
     mnist = load_mnist(cfg.data_dir or None)
@@ -131,7 +133,7 @@ def _run(cfg: TrainConfig, start_epoch: int, state: dict[str, Any] | None,
         raise DigitrecError(f"--train-limit {n_train} is smaller than --batch-size {cfg.batch_size}")
 
     torch.manual_seed(cfg.seed)
-    model_kwargs = {**models.get_spec(cfg.model).kwargs, **({} if cfg.normalize else {"raw_pixels": True})}
+    model_kwargs = {**spec.kwargs, **({} if cfg.normalize else {"raw_pixels": True})}
     model = models.build(cfg.model, **model_kwargs).to(device, memory_format=memory_format)
     out = Path(cfg.out)  # created only once the model and the data are known to be good
     atomic_write(out / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
