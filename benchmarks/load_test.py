@@ -165,11 +165,12 @@ def start_server(model: str | None, workers: int) -> tuple[subprocess.Popen, int
     command += ["serve", "--host", HOST, "--port", str(port), "--workers", str(workers)]
     command += ["--model", model] if model else []
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    processes = workers or len(os.sched_getaffinity(0))  # 0: serve's default, one per core
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             urllib.request.urlopen(f"http://{HOST}:{port}/api/health", timeout=2).close()
-            if len(process_tree(proc.pid)) > (workers if workers > 1 else 0):  # every worker started
+            if len(process_tree(proc.pid)) > (processes if processes > 1 else 0):  # every worker started
                 return proc, port
             time.sleep(0.2)
         except OSError:
@@ -192,7 +193,8 @@ def main() -> None:
                         help="raw PNG bodies, or JSON with a data URL as the page sends (default: raw)")
     parser.add_argument("--size", type=int, default=280, help="side of the digit PNGs in pixels (default: 280)")
     parser.add_argument("--images", type=int, default=200, help="distinct digits cycled through (default: 200)")
-    parser.add_argument("--workers", type=int, default=1, help="server processes (default: 1)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="server processes (default: 0, serve's default of one per CPU core)")
     parser.add_argument("--model", default=None, help="checkpoint to serve (default: the shipped model)")
     args = parser.parse_args()
 
@@ -228,7 +230,8 @@ def main() -> None:
         return sorted(r[key] for r in runs)[len(runs) // 2]
 
     total = sum(r["n"] for r in runs)
-    print(f"\n{args.concurrency} clients, {args.workers} server process(es), {args.form} "
+    processes = args.workers or len(os.sched_getaffinity(0))
+    print(f"\n{args.concurrency} clients, {processes} server process(es), {args.form} "
           f"{args.size}x{args.size} PNG digits, "
           f"{args.runs} runs of {args.requests} requests on {os.cpu_count()} cores (medians of runs):")
     print(f"  throughput   {median('rps'):.0f} requests/s")

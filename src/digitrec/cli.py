@@ -194,8 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="checkpoint or .onnx to serve (default: the shipped model)")
     p.add_argument("--max-upload-mb", type=float, default=5.0,
                    help="refuse request bodies larger than this, with 413 (default: 5)")
-    p.add_argument("--workers", type=int, default=1,
-                   help="server processes: the GIL holds each to about one CPU core (default: 1)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="server processes, each held to about one CPU core by the GIL "
+                        "(default: 0, one per CPU core on Linux, 1 elsewhere)")
     p.add_argument("--access-log", action="store_true", help="log every request (default: off)")
     p.set_defaults(handler=cmd_serve)
     return parser

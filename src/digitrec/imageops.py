@@ -1,0 +1,111 @@
+"""Small numpy operations on 2-D images that preprocessing is built from: padding, box means, medians
+and quantiles, connected components and grey-level morphology.
+
+Preprocessing runs once per request in the server, on images of a few hundred pixels a side, where
+numpy's Python-level overhead (np.pad alone cost about 50 us a call) matters as much as the arithmetic:
+these helpers make few calls and few temporaries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pad(x: np.ndarray, rows: tuple[int, int], cols: tuple[int, int], edge: bool = False,
+        value: float = 0) -> np.ndarray:
+    """`x` (H, W) with rows[0] rows above, rows[1] below, cols[0] columns left and cols[1] right,
+    holding `value`, or with `edge` copies of the nearest edge pixel (np.pad's "edge")."""
+    h, w = x.shape
+    (top, bottom), (left, right) = rows, cols
+    out = np.empty((top + h + bottom, left + w + right), x.dtype)
+    out[top:top + h, left:left + w] = x
+    if edge:
+        out[top:top + h, :left] = x[:, :1]
+        out[top:top + h, left + w:] = x[:, -1:]
+        out[:top] = out[top]
+        out[top + h:] = out[top + h - 1]
+    else:
+        out[:top] = value
+        out[top + h:] = value
+        out[top:top + h, :left] = value
+        out[top:top + h, left + w:] = value
+    return out
+
+
+def box_mean(x: np.ndarray, r: int) -> np.ndarray:
+    """Mean over (2r+1)x(2r+1) windows, edges replicated. Separable sums of shifted slices: for the
+    small radii used here (at most 2 on a 512 px image), 5-10x faster than 2-D cumulative sums."""
+    if r <= 0:
+        return x
+    k = 2 * r + 1
+    h, w = x.shape
+    p = pad(x, (r, r), (r, r), edge=True)
+    rows = p[:h] + p[1:h + 1]
+    for i in range(2, k):
+        rows += p[i:i + h]
+    out = rows[:, :w] + rows[:, 1:w + 1]
+    for j in range(2, k):
+        out += rows[:, j:j + w]
+    out *= np.float32(1 / (k * k))
+    return out
+
+
+def median(x: np.ndarray) -> float:
+    """The (upper) median. A full sort: np.partition degrades badly on the many equal values of
+    paper (5-8x slower than sorting here), and np.median would import numpy.ma (10-20 ms start-up)."""
+    flat = np.sort(x, axis=None)
+    return float(flat[flat.size // 2])
+
+
+def quantile_sorted(s: np.ndarray, q: float) -> np.ndarray:
+    """The q-quantile (0..1) along the last axis of `s`, which is sorted along it, interpolated
+    linearly as np.percentile does (whose partitioning is slow on the many equal values of paper)."""
+    pos = q * (s.shape[-1] - 1)
+    i, j = int(pos), min(int(pos) + 1, s.shape[-1] - 1)
+    return s[..., i] + (pos - i) * (s[..., j] - s[..., i])
+
+
+def sample(x: np.ndarray) -> np.ndarray:
+    """Every k-th pixel along both axes, at most about 64x64 of them: medians of the paper are
+    as good from these and far cheaper."""
+    k = max(1, max(x.shape) // 64)
+    return x[::k, ::k]
+
+
+def label_components(mask: np.ndarray) -> np.ndarray:
+    """8-connected component labels (0: background, then 1, 2... in order of each one's first pixel).
+    Each pixel points at itself or an earlier pixel of its blob; each round hooks those pixels to the
+    smallest pointer among the 3x3 neighbours and follows pointers to their ends: a few rounds, not
+    one per pixel of the longest path through a blob. At the end each points at its blob's first."""
+    h, w = mask.shape
+    none = h * w  # background, and a sentinel entry so that background pointers stay put
+    parent = np.append(np.where(mask.ravel(), np.arange(h * w), none), none)
+    inside = np.flatnonzero(mask)
+    p = np.full((h + 2, w + 2), none, parent.dtype)  # the pointers with a border of background
+    while True:
+        p[1:-1, 1:-1] = parent[:-1].reshape(h, w)
+        rows = np.minimum(np.minimum(p[:-2], p[1:-1]), p[2:])  # 3x3 minimum as 1x3 of 3x1
+        smallest = np.minimum(np.minimum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:]).ravel()[inside]
+        own = parent[inside]
+        if np.array_equal(smallest, own):
+            break
+        np.minimum.at(parent, own, smallest)
+        while not np.array_equal(jumped := parent[parent], parent):
+            parent = jumped
+    first = np.zeros(none + 1, np.int64)
+    first[inside] = parent[inside] == inside  # a component's first pixel points at itself
+    return np.cumsum(first)[parent[:-1]].reshape(h, w) * mask
+
+
+def morph(x: np.ndarray, radius: int) -> np.ndarray:
+    """Grow (radius > 0) or shrink (radius < 0) bright strokes by |radius| px, alternating 3x3 square
+    and cross steps so that the result is close to isotropic."""
+    pick = np.maximum if radius > 0 else np.minimum
+    h, w = x.shape
+    for step in range(abs(radius)):
+        p = pad(x, (1, 1), (1, 1), edge=True)
+        shifts = [(1, 1), (0, 1), (2, 1), (1, 0), (1, 2)]
+        if step % 2 == 0:
+            shifts += [(0, 0), (0, 2), (2, 0), (2, 2)]
+        x = pick.reduce([p[i:i + h, j:j + w] for i, j in shifts])
+    return x
