@@ -55,3 +55,28 @@ def test_raw_pixel_models_take_normalised_input_like_every_other():
     wrapped = models.build("mlp", raw_pixels=True)
     assert isinstance(wrapped[0], models.RawPixels)
     assert torch.allclose(wrapped((raw - MNIST_MEAN) / MNIST_STD), wrapped[1](raw), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["digitnet", "digitnet-m"])
+def test_digitnet_pools_before_its_relu_with_the_same_numbers(name):
+    """digitnet runs conv-BN-pool-ReLU: the same outputs and gradients as the textbook conv-BN-ReLU-pool
+    (the checkpoint keys are the same too, so the shipped model loads into either)."""
+    torch.manual_seed(0)
+    model = models.build(name)
+    modules = list(model)
+    textbook = []
+    for module in modules:
+        if isinstance(module, torch.nn.ReLU) and isinstance(textbook[-1], torch.nn.MaxPool2d):
+            textbook.insert(len(textbook) - 1, module)
+        else:
+            textbook.append(module)
+    assert textbook != modules
+    reference = torch.nn.Sequential(*textbook)
+    x = torch.randn(16, 1, 28, 28)
+    out, expected = model(x), reference(x)
+    assert torch.equal(out, expected)
+    grads = torch.autograd.grad(out.square().sum(), list(model.parameters()))
+    expected_grads = torch.autograd.grad(expected.square().sum(), list(reference.parameters()))
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        assert torch.equal(grad, expected_grad)
+    assert list(model.state_dict()) == list(reference.state_dict())
