@@ -5,7 +5,7 @@ same process, alternating, and the script prints images per second for each and 
 baseline is the tutorial's code: its model in stock torch layers, fp32, and the per-sample pipeline
 (a Dataset whose __getitem__ turns one uint8 image into a normalised float tensor, and
 DataLoader(shuffle=True, batch_size=100)). digitrec runs `digitrec train --preset tutorial-convnet-bn`
-as it ships (`--precision auto`: bf16 autocast where the CPU has it) and, to show what the data
+as it ships (`--precision auto`: bf16 autocast where timed steps show it faster) and, to show what the data
 pipeline and layers give without bf16, with `--precision fp32`.
 
     python benchmarks/loader_ratio.py [--repeats 3]

@@ -7,6 +7,7 @@ from safetensors.torch import load_file
 
 from digitrec import checkpoints, models
 from digitrec.config import TrainConfig, preset_config
+from digitrec.devices import time_training_steps
 from digitrec.errors import DigitrecError
 from digitrec.optim import learning_rate, make_optimizer
 from digitrec.training import resume, train
@@ -53,8 +54,9 @@ def test_overfits_one_batch():
     assert (model(x).argmax(1) == y).all()
 
 
-def test_same_seed_same_weights_other_seed_other_weights(tmp_path):
-    cfg = TrainConfig(**{**QUICK, "epochs": 1, "augment": True})
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_same_seed_same_weights_other_seed_other_weights(tmp_path, precision):
+    cfg = TrainConfig(**{**QUICK, "epochs": 1, "augment": True}, precision=precision)
     train(cfg.replace(out=str(tmp_path / "a")))
     train(cfg.replace(out=str(tmp_path / "b")))
     train(cfg.replace(out=str(tmp_path / "c"), seed=1))
@@ -83,6 +85,25 @@ def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path):
     assert len(list(csv.DictReader((tmp_path / "cut" / "metrics.csv").open()))) == 3
     with pytest.raises(DigitrecError, match="already finished"):
         resume(tmp_path / "cut", quiet=True)
+
+
+def test_auto_precision_is_decided_once_and_recorded(tmp_path):
+    train(TrainConfig(**{**QUICK, "epochs": 1}, out=str(tmp_path)))  # precision="auto"
+    chosen = json.loads((tmp_path / "config.json").read_text())["precision"]
+    assert chosen in ("fp32", "bf16")  # what --resume and a rerun from config.json will use
+    assert checkpoints.read_metadata(tmp_path / "last.safetensors")["config"]["precision"] == chosen
+
+
+def test_timing_the_precisions_leaves_the_model_and_the_random_stream_alone():
+    torch.manual_seed(0)
+    model = models.build("digitnet-s")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+    fp32_seconds, bf16_seconds = time_training_steps(model, 16, torch.contiguous_format, rounds=1)
+    assert 0 < fp32_seconds < 10 and 0 < bf16_seconds < 10
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
 
 
 def test_best_checkpoint_is_chosen_on_the_validation_split_never_the_test_set(tmp_path):

@@ -29,7 +29,7 @@ class TrainConfig:
     """A complete training recipe plus where to read data and write results."""
 
     model: str = _opt("digitnet", "architecture, see `digitrec models`")
-    epochs: int = _opt(10, "passes over the training images")
+    epochs: int = _opt(8, "passes over the training images")
     batch_size: int = _opt(128, "images per optimisation step")
     optimizer: str = _opt("sgd", "optimizer", choices=OPTIMIZERS)
     lr: float = _opt(0.1, "peak learning rate")
@@ -49,11 +49,12 @@ class TrainConfig:
     val_size: int = _opt(0, "hold out the last N training images to pick the `best` "
                          "checkpoint (0: `best` is the last epoch)")
     train_limit: int = _opt(0, "train on the first N training images only (0: all)")
-    seed: int = _opt(0, "random seed (same seed and device give the same numbers)")
+    seed: int = _opt(0, "random seed (same seed, device and precision give the same numbers)")
     device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     threads: int = _opt(0, "CPU threads for torch (0: one per core)")
-    precision: str = _opt("auto", "auto uses bf16 autocast where the hardware has it "
-                          "(CUDA, AVX-512 BF16/AMX CPUs), fp32 otherwise", choices=PRECISIONS)
+    precision: str = _opt("auto", "auto: bf16 autocast on CUDA; on CPUs with AVX-512 BF16 or AMX, "
+                          "bf16 if a few timed steps show it faster there; fp32 otherwise",
+                          choices=PRECISIONS)
     data_dir: str = _opt("", "read MNIST from this folder (ours or torchvision's layout) "
                          "instead of the embedded copy")
     out: str = _opt("runs/latest", "run directory for metrics, plots and checkpoints")
@@ -73,8 +74,8 @@ class TrainConfig:
 
 # The tutorials' recipes, reproduced exactly (model, optimizer, learning rate, batch size, epochs;
 # no augmentation, no label smoothing, no schedule), so they can be compared on the same footing.
-# Like every recipe they train under bf16 autocast where the hardware has it (--precision fp32 for
-# the tutorials' plain float32 arithmetic).
+# Like every recipe they train under bf16 autocast where that is faster (--precision fp32 for the
+# tutorials' plain float32 arithmetic).
 _TUTORIAL = dict(augment=False, label_smoothing=0.0, weight_decay=0.0, schedule="constant",
                  nesterov=False, momentum=0.0)
 

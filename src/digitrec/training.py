@@ -27,7 +27,7 @@ from . import checkpoints, models
 from .augment import augment_batch
 from .config import MNIST_MEAN, MNIST_STD, TrainConfig
 from .data import load_mnist
-from .devices import resolve_device, use_bf16
+from .devices import choose_bf16, resolve_device
 from .errors import DigitrecError
 from .evaluation import loss_and_accuracy
 from .fileio import atomic_write
@@ -112,9 +112,7 @@ def _run(cfg: TrainConfig, start_epoch: int, state: dict[str, Any] | None,
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     spec = models.get_spec(cfg.model)
-    bf16 = use_bf16(cfg.precision, device, cpu_gain=spec.cpu_bf16)
-    channels_last = bf16 and spec.channels_last
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    memory_format = torch.channels_last if spec.channels_last else torch.contiguous_format
     log = _Log(cfg.quiet)
 
     mnist = load_mnist(cfg.data_dir or None)
@@ -135,6 +133,9 @@ def _run(cfg: TrainConfig, start_epoch: int, state: dict[str, Any] | None,
     torch.manual_seed(cfg.seed)
     model_kwargs = {**spec.kwargs, **({} if cfg.normalize else {"raw_pixels": True})}
     model = models.build(cfg.model, **model_kwargs).to(device, memory_format=memory_format)
+    bf16 = choose_bf16(cfg.precision, device, model, cfg.batch_size, memory_format, log.line)
+    # Saved as chosen, so that --resume continues in the precision the run started with.
+    cfg = cfg.replace(precision="bf16" if bf16 else "fp32")
     out = Path(cfg.out)  # created only once the model and the data are known to be good
     atomic_write(out / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
     optimizer = make_optimizer(cfg, model.parameters())
