@@ -64,7 +64,7 @@ def _conv_bn(c_in: int, c_out: int) -> list[nn.Module]:
 def digitnet(width: int = 32, blocks: int = 1, head: int = 0) -> nn.Module:
     """Our own: three stages of 3x3 conv-BN-ReLU (widths w, 2w, 4w), each ending in a 2x2 max-pool
     (28 -> 14 -> 7 -> 3), then one linear layer. BatchNorm lets it train at a high learning rate,
-    pooling early keeps the FLOPs small, and bias-free convs in channels-last bf16 map well onto
+    pooling early keeps the FLOPs small, and bias-free convs in channels-last layout map well onto
     oneDNN's fast CPU kernels. `blocks` stacks more convs per stage; `head` > 0 adds one more
     conv-BN-ReLU with that many channels on the final 3x3 map: capacity at little inference cost
     (it runs on 9 positions), which is how the shipped model stays fast in onnxruntime."""
