@@ -99,7 +99,7 @@ def test_timing_the_precisions_leaves_the_model_and_the_random_stream_alone():
     model = models.build("digitnet-s")
     before = {k: v.clone() for k, v in model.state_dict().items()}
     rng = torch.get_rng_state()
-    fp32_seconds, bf16_seconds = time_training_steps(model, 16, torch.contiguous_format, rounds=1)
+    fp32_seconds, bf16_seconds = time_training_steps(model, 16, rounds=1)
     assert 0 < fp32_seconds < 10 and 0 < bf16_seconds < 10
     assert torch.equal(torch.get_rng_state(), rng)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

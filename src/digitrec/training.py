@@ -133,7 +133,7 @@ def _run(cfg: TrainConfig, start_epoch: int, state: dict[str, Any] | None,
     torch.manual_seed(cfg.seed)
     model_kwargs = {**spec.kwargs, **({} if cfg.normalize else {"raw_pixels": True})}
     model = models.build(cfg.model, **model_kwargs).to(device, memory_format=memory_format)
-    bf16 = choose_bf16(cfg.precision, device, model, cfg.batch_size, memory_format, log.line)
+    bf16 = choose_bf16(cfg.precision, device, model, cfg.batch_size, log.line)
     # Saved as chosen, so that --resume continues in the precision the run started with.
     cfg = cfg.replace(precision="bf16" if bf16 else "fp32")
     out = Path(cfg.out)  # created only once the model and the data are known to be good
