@@ -5,12 +5,14 @@ import pytest
 import torch
 
 from digitrec import checkpoints, fileio, models
+from digitrec.data import MNIST_NORMALIZATION
 from digitrec.errors import DigitrecError
+from digitrec.metadata import FORMAT, build_metadata
 
 
 def _save(path, **metadata_changes):
     model = models.build("lenet")
-    metadata = checkpoints.build_metadata("lenet", {}, {"seed": 0}, {"test_acc": 0.5}, 1)
+    metadata = build_metadata("lenet", {}, MNIST_NORMALIZATION, {"seed": 0}, {"test_acc": 0.5}, 1)
     metadata.update(metadata_changes)
     return checkpoints.save(path, metadata, model.state_dict()), model
 
@@ -21,7 +23,7 @@ def test_round_trip(tmp_path):
     x = torch.randn(3, 1, 28, 28)
     assert torch.equal(model.eval()(x), loaded(x))
     assert checkpoints.read_metadata(path) == metadata
-    assert metadata["format"] == checkpoints.FORMAT
+    assert metadata["format"] == FORMAT
 
 
 def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
@@ -72,5 +74,5 @@ def test_weights_that_do_not_fit_the_architecture(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(DigitrecError, match="no such file"):
+    with pytest.raises(DigitrecError, match="no such model file"):
         checkpoints.read_metadata(tmp_path / "none.safetensors")

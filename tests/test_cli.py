@@ -101,7 +101,7 @@ def test_bad_arguments_exit_2_with_an_error_line(case: str, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["train", "--model", "nope"], "unknown model 'nope': choose one of mlp,"),
+    (["train", "--model", "nope"], "unknown model 'nope': not an architecture digitrec knows; choose one of mlp,"),
     (["train", "--data-dir", "no-such-folder"], "no-such-folder: no such folder; run `digitrec data download"),
 ], ids=["unknown model", "missing data folder"])
 def test_bad_values_are_one_line_without_traceback(args: list[str], expected: str, tmp_path: Path) -> None:

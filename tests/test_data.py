@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from digitrec import data
-from digitrec.config import MNIST_MEAN, MNIST_STD
 from digitrec.errors import DigitrecError
 
 STEMS = {role: stem for role, (stem, _, _) in data.FILES.items()}
@@ -79,7 +78,7 @@ def test_embedded_copy_has_mnist_shapes_dtypes_and_labels(embedded: data.MNIST) 
     values = np.arange(256) / 255.0
     mean = (histogram * values).sum()
     std = np.sqrt((histogram * (values - mean) ** 2).sum())
-    assert abs(mean - MNIST_MEAN) < 1e-3 and abs(std - MNIST_STD) < 1e-3
+    assert abs(mean - data.MNIST_NORMALIZATION.mean) < 1e-3 and abs(std - data.MNIST_NORMALIZATION.std) < 1e-3
     # The first labels of each split, as published with the original files.
     assert embedded.train_labels[:5].tolist() == [5, 0, 4, 1, 9]
     assert embedded.test_labels[:5].tolist() == [7, 2, 1, 0, 4]

@@ -213,7 +213,7 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path, mirrors: Mirrors, monkeyp
 
     monkeypatch.setattr(os, "fsync", disk_full)
     dest = tmp_path / "mnist"
-    with pytest.raises(DigitrecError, match="cannot write it .No space left on device"):
+    with pytest.raises(DigitrecError, match="cannot write here .the disk is full"):
         download_mnist(dest, mirrors=[mirrors.url("good")])
     assert os.listdir(dest) == []
 

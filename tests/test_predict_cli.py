@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digit_images import font_digit, mnist_on_canvas, mnist_test, png_declaring
 from digitrec import Recognizer
 from digitrec.checkpoints import shipped_checkpoint
-from digitrec.predict import run_predict
+from digitrec.cli.recognize import run_predict
+from fixtures import font_digit, mnist_on_canvas, mnist_test, png_declaring
 
 PREDICTION_KEYS = {"path", "digit", "confidence", "probabilities"}
 
@@ -72,7 +72,7 @@ def test_errors_go_to_stderr_in_text_mode(images: Path) -> None:
     code, out, err = run(str(images / "three.png"), str(images / "blank.png"), str(images / "missing.png"))
     assert code == 1 and len(out.splitlines()) == 1
     assert f"{images / 'blank.png'}: error: no digit found" in err
-    assert f"{images / 'missing.png'}: error: no such file" in err
+    assert f"{images / 'missing.png'}: error: no such image file" in err
 
 
 def test_globs(images: Path) -> None:

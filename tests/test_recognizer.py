@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digit_images import encode, font_digit, mnist_on_canvas, mnist_test
 from digitrec import Prediction, Recognizer
 from digitrec.checkpoints import read_metadata, shipped_checkpoint
-from digitrec.errors import DigitrecError, NoDigitError
+from digitrec.errors import DigitrecError
+from fixtures import encode, font_digit, mnist_on_canvas, mnist_test
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -78,15 +78,17 @@ def test_mnist_array_batch_without_preprocessing(recognizer: Recognizer) -> None
 
 
 def test_predict_batch_raises_on_a_bad_input(recognizer: Recognizer) -> None:
-    with pytest.raises(NoDigitError):
+    with pytest.raises(DigitrecError) as info:
         recognizer.predict_batch([font_digit(1), Image.new("L", (50, 50), 255)])
+    assert info.value.kind == "no-digit"
 
 
 def test_predict_many_reports_each_failure_in_its_place(recognizer: Recognizer) -> None:
     inputs = [font_digit(2), b"", Image.new("L", (80, 80), 0), b"not an image", font_digit(5)]
     names = ["two.png", "empty.png", "black.png", "text.png", "five.png"]
     results = recognizer.predict_many(inputs, names=names)
-    assert [type(r) for r in results] == [Prediction, DigitrecError, NoDigitError, DigitrecError, Prediction]
+    assert [type(r) for r in results] == [Prediction, DigitrecError, DigitrecError, DigitrecError, Prediction]
+    assert [getattr(r, "kind", None) for r in results] == [None, "unreadable", "no-digit", "unreadable", None]
     for name, result in zip(names[1:4], results[1:4], strict=True):
         assert str(result).startswith(name + ": ")
     assert results[0] == recognizer.predict(inputs[0]) and results[4] == recognizer.predict(inputs[4])

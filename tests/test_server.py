@@ -13,13 +13,11 @@ import io
 import json
 import re
 import socket
-import struct
 import subprocess
 import sys
 import time
 import urllib.request
 import warnings
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,21 +26,16 @@ import pytest
 from PIL import Image
 from starlette.requests import Request
 
-from digitrec.data import embedded_dir, read_verified
 from digitrec.errors import DigitrecError
+from digitrec.images import encode_png
 from digitrec.server import create_app
 from digitrec.server.bodies import limited_stream
-from digitrec.server.encoding import decode_data_url, encode_png_gray
+from digitrec.server.encoding import decode_data_url
+from fixtures import canvas_digits, encode, mnist_test, png_declaring
 
 with warnings.catch_warnings():  # starlette >= 1.x prefers the httpx2 fork; httpx still works
     warnings.simplefilter("ignore", UserWarning)
     from fastapi.testclient import TestClient
-
-
-def png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, "PNG")
-    return buf.getvalue()
 
 
 def data_url(data: bytes) -> str:
@@ -56,14 +49,7 @@ def decode_png(url: str) -> np.ndarray:
 @pytest.fixture(scope="module")
 def digits() -> list[bytes]:
     """Twelve MNIST test digits as a person's upload: black ink on white, 3x larger, off-centre."""
-    path = embedded_dir() / "t10k-images-idx3-ubyte.gz"
-    images = read_verified(path.read_bytes(), "test_images", str(path))[:12]
-    out = []
-    for i, img in enumerate(images):
-        page = Image.new("L", (160, 120), 255)
-        page.paste(Image.fromarray(255 - img).resize((84, 84), Image.BILINEAR), (8 + 5 * i, 10 + 2 * i))
-        out.append(png(page))
-    return out
+    return canvas_digits(12)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +124,7 @@ def test_server_and_recognizer_give_identical_answers(client, recognizer, digits
 
 def test_server_matches_digitrec_predict(client, digits, tmp_path):
     # `digitrec predict --json` on the same files (it batches them, so allow float rounding).
-    from digitrec.predict import run_predict
+    from digitrec.cli.recognize import run_predict
 
     paths = []
     for i, data in enumerate(digits):
@@ -154,8 +140,7 @@ def test_server_matches_digitrec_predict(client, digits, tmp_path):
 
 
 def test_answers_are_mostly_the_true_digits(client, digits):
-    path = embedded_dir() / "t10k-labels-idx1-ubyte.gz"
-    labels = read_verified(path.read_bytes(), "test_labels", str(path))[: len(digits)]
+    labels = mnist_test()[1][: len(digits)]
     answers = [client.post("/api/predict", content=d).json()["digit"] for d in digits]
     assert sum(int(a == y) for a, y in zip(answers, labels, strict=True)) >= len(digits) - 1
 
@@ -163,9 +148,9 @@ def test_answers_are_mostly_the_true_digits(client, digits):
 # -- errors: 4xx with one clear line, never a 500 ----------------------------------------------
 
 def blank_pngs() -> dict[str, bytes]:
-    return {"white": png(Image.new("L", (64, 64), 255)), "black": png(Image.new("L", (64, 64), 0)),
-            "grey-rgb": png(Image.new("RGB", (40, 30), (128, 128, 128))),
-            "transparent": png(Image.new("RGBA", (50, 50), (0, 0, 0, 0)))}
+    return {"white": encode(Image.new("L", (64, 64), 255)), "black": encode(Image.new("L", (64, 64), 0)),
+            "grey-rgb": encode(Image.new("RGB", (40, 30), (128, 128, 128))),
+            "transparent": encode(Image.new("RGBA", (50, 50), (0, 0, 0, 0)))}
 
 
 @pytest.mark.parametrize("name", blank_pngs())
@@ -210,17 +195,8 @@ def test_other_bad_requests_are_4xx(client, digits):
     assert_error(client.post("/api/predict", content=b"x", headers={"Content-Length": "lots"}), 400)
 
 
-def bomb_png(width: int, height: int) -> bytes:
-    """A few hundred bytes declaring a width x height greyscale image: a decompression bomb."""
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-    rows = zlib.compress(b"\0" * (width + 1) * 64, 9)  # only the first rows; the header is what counts
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
-
-
 def test_decompression_bomb_is_refused(client):
-    bomb = bomb_png(60_000, 60_000)  # 3.6 gigapixels in under 10 kB
+    bomb = png_declaring(60_000, 60_000)  # 3.6 gigapixels in under 10 kB
     assert len(bomb) < 10_000
     for response in (client.post("/api/predict", content=bomb),
                      client.post("/api/predict", files={"file": ("bomb.png", bomb, "image/png")})):
@@ -378,7 +354,7 @@ def test_concurrent_requests_do_not_mix_answers(client, recognizer, digits):
 
 def test_preprocessed_png_round_trips():
     image = np.random.default_rng(1).integers(0, 256, (28, 28), dtype=np.uint8)
-    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(encode_png_gray(image)))), image)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(encode_png(image)))), image)
 
 
 # -- digitrec serve ------------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from safetensors.torch import load_file
 
 from digitrec import checkpoints, models
 from digitrec.config import TrainConfig, preset_config
-from digitrec.devices import time_training_steps
 from digitrec.errors import DigitrecError
 from digitrec.optim import learning_rate, make_optimizer
+from digitrec.speedups import time_training_steps
 from digitrec.training import resume, train
 
 QUICK = dict(model="digitnet-s", train_limit=2000, batch_size=32, epochs=2, augment=False, quiet=True,
@@ -37,12 +37,11 @@ def test_short_run_clearly_learns_and_writes_its_run_directory(tmp_path):
 
 def test_overfits_one_batch():
     torch.manual_seed(0)
-    from digitrec.data import load_mnist
-    from digitrec.evaluation import normalize
+    from digitrec.data import MNIST_NORMALIZATION, load_split
 
-    mnist = load_mnist()
-    x = normalize(torch.from_numpy(mnist.train_images[:64]).unsqueeze(1))
-    y = torch.from_numpy(mnist.train_labels[:64]).long()
+    images, labels = load_split("train")
+    x = torch.from_numpy(MNIST_NORMALIZATION.from_uint8(images[:64]))
+    y = torch.from_numpy(labels[:64]).long()
     model = models.build("cnn")
     optimizer = make_optimizer(TrainConfig(optimizer="adam", lr=3e-3, weight_decay=0), model.parameters())
     for _ in range(150):
@@ -75,7 +74,7 @@ def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         train(cfg.replace(out=str(tmp_path / "cut")), on_epoch=interrupt_after_first_epoch)
-    resumed = resume(tmp_path / "cut", quiet=True)
+    resumed = resume(tmp_path / "cut", {"quiet": True})
     for name in ("last", "best"):
         a = _weights(tmp_path / "full" / f"{name}.safetensors")
         b = _weights(tmp_path / "cut" / f"{name}.safetensors")
@@ -84,7 +83,7 @@ def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path):
     assert resumed.test_acc == full.test_acc
     assert len(list(csv.DictReader((tmp_path / "cut" / "metrics.csv").open()))) == 3
     with pytest.raises(DigitrecError, match="already finished"):
-        resume(tmp_path / "cut", quiet=True)
+        resume(tmp_path / "cut", {"quiet": True})
 
 
 def test_auto_precision_is_decided_once_and_recorded(tmp_path):
@@ -99,7 +98,7 @@ def test_timing_the_precisions_leaves_the_model_and_the_random_stream_alone():
     model = models.build("digitnet-s")
     before = {k: v.clone() for k, v in model.state_dict().items()}
     rng = torch.get_rng_state()
-    fp32_seconds, bf16_seconds = time_training_steps(model, 16, rounds=1)
+    fp32_seconds, bf16_seconds = time_training_steps(model, models.get_spec("digitnet-s"), 16, rounds=1)
     assert 0 < fp32_seconds < 10 and 0 < bf16_seconds < 10
     assert torch.equal(torch.get_rng_state(), rng)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
@@ -172,6 +171,12 @@ def test_bad_options_are_user_errors(tmp_path):
 def test_raw_pixel_recipe_round_trips_through_its_checkpoint(tmp_path):
     result = train(preset_config("tutorial-mlp", train_limit=12800, epochs=1, out=str(tmp_path), quiet=True))
     assert result.test_acc > 0.8  # lr 0.8 on standardised pixels would diverge
-    model, metadata = checkpoints.load_model(tmp_path / "best.safetensors")
-    assert metadata["model"]["kwargs"] == {"raw_pixels": True}
-    assert isinstance(model[0], models.RawPixels)
+    _, metadata = checkpoints.load_model(tmp_path / "best.safetensors")
+    assert metadata["input"]["normalization"] == {"mean": 0.0, "std": 1.0}  # the model sees raw pixels
+    from digitrec import Recognizer
+    from fixtures import mnist_test
+
+    images, labels = mnist_test()
+    recognized = Recognizer.load(tmp_path / "best.safetensors").predict_batch(images[:500], preprocess=False)
+    accuracy = sum(p.digit == y for p, y in zip(recognized, labels, strict=False)) / 500
+    assert abs(accuracy - result.test_acc) < 0.03  # normalised as it was trained, not as MNIST-standardised

@@ -1,29 +1,32 @@
-"""Self-describing checkpoints: one safetensors file holding the weights and, in its header, JSON
-metadata (architecture and its kwargs, normalisation, training config, metrics, versions, date).
+"""Self-describing checkpoints: one safetensors file holding the weights and, in its header, the JSON
+metadata of `metadata.py`.
 
-Loading never unpickles anything. Saving is atomic (temporary file, fsync, rename), so a process
-killed at any moment leaves the previous checkpoint intact. Reading the metadata needs no torch.
+Loading never unpickles anything, reads only regular files, validates the metadata, and compares the
+weights' names and shapes in the header with the architecture (built on torch's meta device, which
+allocates nothing) before a byte of weights is read. Saving is atomic (temporary file, fsync,
+rename), so a process killed at any moment leaves the previous checkpoint intact. Reading the
+metadata needs no torch.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import MNIST_MEAN, MNIST_STD
 from .errors import DigitrecError
-from .fileio import atomic_write
+from .fileio import atomic_write, check_regular_file
+from .metadata import METADATA_KEY, validate
 
 if TYPE_CHECKING:
     import torch
 
-FORMAT = "digitrec-checkpoint/1"
 SUFFIX = ".safetensors"
 MODEL_PREFIX = "model."
 OPTIMIZER_PREFIX = "optimizer."
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
+HINT = "pass a .safetensors file written by `digitrec train`"
 
 
 def shipped_checkpoint() -> Path:
@@ -31,31 +34,6 @@ def shipped_checkpoint() -> Path:
     from importlib import resources
 
     return Path(str(resources.files("digitrec") / "assets" / "model" / "model.safetensors"))
-
-
-def versions() -> dict[str, str]:
-    import platform
-
-    import torch
-
-    from . import __version__
-
-    return {"digitrec": __version__, "torch": torch.__version__, "python": platform.python_version()}
-
-
-def build_metadata(model_name: str, model_kwargs: dict[str, Any], config: dict[str, Any],
-                   metrics: dict[str, Any], epoch: int) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "model": {"name": model_name, "kwargs": model_kwargs},
-        "input": {"size": [28, 28], "polarity": "white digit on black",
-                  "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}},
-        "config": config,
-        "metrics": metrics,
-        "epoch": epoch,
-        "versions": versions(),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
 
 
 def save(path: str | Path, metadata: dict[str, Any], model_state: dict[str, torch.Tensor],
@@ -67,37 +45,41 @@ def save(path: str | Path, metadata: dict[str, Any], model_state: dict[str, torc
     for k, v in (optimizer_state or {}).items():
         tensors[OPTIMIZER_PREFIX + k] = v.detach().cpu().contiguous()
     path = Path(path)
-    atomic_write(path, save_bytes(tensors, metadata={"digitrec": json.dumps(metadata)}))
+    atomic_write(path, save_bytes(tensors, metadata={METADATA_KEY: json.dumps(metadata)}))
     return path
 
 
-def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The JSON metadata of a checkpoint, read from the safetensors header alone (no torch)."""
+def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """(validated metadata, {tensor name: shape}) from the safetensors header alone (no torch)."""
     path = Path(path)
-    hint = "pass a .safetensors file written by `digitrec train`"
+    check_regular_file(path, "model file")
     try:
         with path.open("rb") as f:
             head = f.read(8)
             if len(head) < 8:
-                raise DigitrecError(f"{path}: too short to be a digitrec checkpoint; {hint}")
+                raise DigitrecError(str(path), "too short to be a digitrec checkpoint", HINT, kind="bad-model")
             (header_len,) = struct.unpack("<Q", head)
-            if header_len > 100_000_000 or header_len > path.stat().st_size:
-                raise DigitrecError(f"{path}: not a safetensors file; {hint}")
+            if header_len > MAX_HEADER_BYTES or header_len > path.stat().st_size:
+                raise DigitrecError(str(path), "not a safetensors file", HINT, kind="bad-model")
             header = json.loads(f.read(header_len))
-    except FileNotFoundError:
-        raise DigitrecError(f"{path}: no such file; {hint}") from None
-    except IsADirectoryError:
-        raise DigitrecError(f"{path}: is a folder; {hint}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise DigitrecError(f"{path}: not a safetensors file; {hint}") from None
+    except OSError as err:
+        raise DigitrecError(str(path), f"cannot be read ({err.strerror})", "check the file",
+                            kind="unreadable") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise DigitrecError(str(path), "not a safetensors file", HINT, kind="bad-model") from None
     meta = header.get("__metadata__", {}) if isinstance(header, dict) else {}
     try:
-        metadata = json.loads(meta["digitrec"])
-    except (KeyError, TypeError, json.JSONDecodeError):
-        raise DigitrecError(f"{path}: a safetensors file without digitrec metadata; {hint}") from None
-    if metadata.get("format") != FORMAT:
-        raise DigitrecError(f"{path}: checkpoint format {metadata.get('format')!r}, expected {FORMAT!r}")
-    return metadata
+        metadata = json.loads(meta[METADATA_KEY])
+    except (KeyError, TypeError, json.JSONDecodeError, RecursionError):
+        raise DigitrecError(str(path), "a safetensors file without digitrec metadata", HINT, kind="bad-model") from None
+    shapes = {name: entry.get("shape") for name, entry in header.items()
+              if name != "__metadata__" and isinstance(entry, dict)}
+    return validate(metadata, str(path)), shapes
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The validated JSON metadata of a checkpoint (no torch)."""
+    return read_header(path)[0]
 
 
 def load(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -105,25 +87,46 @@ def load(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor], dic
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    metadata = read_metadata(path)
+    metadata, _ = read_header(path)
     try:
         tensors = load_file(str(path))
-    except (SafetensorError, OSError) as err:
-        raise DigitrecError(f"{path}: unreadable safetensors data ({err})") from None
+    except (SafetensorError, OSError, ValueError) as err:
+        raise DigitrecError(str(path), f"unreadable safetensors data ({str(err).splitlines()[0]})", HINT,
+                            kind="bad-model") from None
     model = {k[len(MODEL_PREFIX):]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
     optim = {k[len(OPTIMIZER_PREFIX):]: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
     return metadata, model, optim
 
 
-def load_model(path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Rebuild the model a checkpoint describes, with its weights, in eval mode."""
+def _check_shapes(path: Path, name: str, kwargs: dict[str, Any], shapes: dict[str, Any]) -> None:
+    """The architecture's state-dict shapes (built on the meta device: no memory) against the file's."""
+    import torch
+
     from . import models
 
-    metadata, state, _ = load(path)
-    model = models.build(metadata["model"]["name"], **metadata["model"]["kwargs"])
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        first = str(err).strip().splitlines()[0]
-        raise DigitrecError(f"{path}: weights do not fit model {metadata['model']['name']!r} ({first})") from None
+    with torch.device("meta"):
+        expected = {MODEL_PREFIX + k: list(v.shape) for k, v in models.build(name, **kwargs).state_dict().items()}
+    got = {k: v for k, v in shapes.items() if k.startswith(MODEL_PREFIX)}
+    if expected != got:
+        differing = sorted(set(expected) ^ set(got)) or [k for k in expected if expected[k] != got[k]]
+        raise DigitrecError(str(path), f"weights do not fit model {name!r} (first difference: "
+                            f"{differing[0][len(MODEL_PREFIX):]})", HINT, kind="bad-model")
+
+
+def load_model(path: str | Path, device: Any = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the model a checkpoint describes, with its weights, in eval mode, in stock torch layers."""
+    import torch
+
+    from . import models
+
+    path = Path(path)
+    metadata, shapes = read_header(path)
+    name, kwargs = metadata["model"]["name"], metadata["model"]["kwargs"]
+    _check_shapes(path, name, kwargs, shapes)
+    _, state, _ = load(path)
+    if not all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point()):
+        raise DigitrecError(str(path), "its weights contain NaN or infinity", "retrain or re-export the model",
+                            kind="bad-model")
+    model = models.build(name, **kwargs)
+    model.load_state_dict(state)
     return model.to(device).eval(), metadata

@@ -1,23 +1,24 @@
-"""The training configuration: one dataclass, its presets, and the MNIST normalisation constants.
+"""The training configuration: one dataclass, its presets, and the ranges every value must lie in.
 
-Every field maps 1:1 to a `digitrec train` flag (see `cli.py`); the `help` metadata is the flag's
-help text. The whole config is saved inside every checkpoint, so a run can be reproduced from it.
+Every field maps 1:1 to a `digitrec train` flag (see `cli/parser.py`); the `help` metadata is the
+flag's help text. The whole config is saved inside every checkpoint, so a run can be reproduced from
+it. A config is validated when it is made, so a bad flag, or a hostile checkpoint's config, is one
+line naming the flag, never a traceback deep inside training.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-# Mean and standard deviation of MNIST training pixels scaled to [0, 1]. Training, evaluation,
-# preprocessing and the exported models all normalise with these two numbers and nothing else.
-MNIST_MEAN = 0.1307
-MNIST_STD = 0.3081
+from .errors import DigitrecError, option_error
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "adadelta")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 PRECISIONS = ("auto", "fp32", "bf16")
+LOSSES = ("cross-entropy", "mse")
 
 
 def _opt(default: Any, help: str, **kw: Any) -> Any:
@@ -30,7 +31,7 @@ class TrainConfig:
 
     model: str = _opt("digitnet", "architecture, see `digitrec models`")
     epochs: int = _opt(8, "passes over the training images")
-    batch_size: int = _opt(128, "images per optimisation step")
+    batch_size: int = _opt(128, "images per optimisation step, over all processes")
     optimizer: str = _opt("sgd", "optimizer", choices=OPTIMIZERS)
     lr: float = _opt(0.1, "peak learning rate")
     momentum: float = _opt(0.9, "momentum (sgd); beta1 (adam, adamw)")
@@ -40,6 +41,8 @@ class TrainConfig:
     warmup: float = _opt(0.1, "fraction of steps spent warming up (onecycle)")
     step_size: int = _opt(1, "epochs between learning-rate drops (step schedule)")
     gamma: float = _opt(0.7, "learning-rate factor at each drop (step schedule)")
+    loss: str = _opt("cross-entropy", "training loss: cross-entropy on logits, or mse of the softmax "
+                     "against one-hot targets (as one tutorial does)", choices=LOSSES)
     label_smoothing: float = _opt(0.1, "cross-entropy label smoothing")
     normalize: bool = _opt(True, "standardise pixels with MNIST's mean and std (off: the model sees "
                            "raw 0..1 pixels, as in some tutorials)")
@@ -51,7 +54,7 @@ class TrainConfig:
     train_limit: int = _opt(0, "train on the first N training images only (0: all)")
     seed: int = _opt(0, "random seed (same seed, device and precision give the same numbers)")
     device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
-    threads: int = _opt(0, "CPU threads for torch (0: one per core)")
+    threads: int = _opt(0, "CPU threads for torch (0: one per core, shared among local processes)")
     precision: str = _opt("auto", "auto: bf16 autocast on CUDA; on CPUs with AVX-512 BF16 or AMX, "
                           "bf16 if a few timed steps show it faster there; fp32 otherwise",
                           choices=PRECISIONS)
@@ -59,6 +62,13 @@ class TrainConfig:
                          "instead of the embedded copy")
     out: str = _opt("runs/latest", "run directory for metrics, plots and checkpoints")
     quiet: bool = _opt(False, "print nothing but errors")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _check_type(f, getattr(self, f.name))
+        for name, value, ok, must in _ranges(self):
+            if not ok:
+                raise option_error(flag(name), value, must)
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
@@ -68,8 +78,55 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """The config saved in a checkpoint or config.json; unknown keys (from newer versions) are ignored."""
+        if not isinstance(values, dict):
+            raise DigitrecError(None, "the saved training config is not a JSON object", kind="bad-model")
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a config field."""
+    return "--" + name.replace("_", "-")
+
+
+def _check_type(f: dataclasses.Field, value: Any) -> None:
+    kind = {"int": int, "float": float, "str": str, "bool": bool}[str(f.type)]
+    ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True  # JSON writes 1.0 as 1 in some tools
+    if not ok:
+        raise option_error(flag(f.name), repr(value), f"a {kind.__name__}")
+    if f.metadata.get("choices") and value not in f.metadata["choices"]:
+        raise option_error(flag(f.name), repr(value), "one of " + ", ".join(f.metadata["choices"]))
+
+
+def _finite(x: float) -> bool:
+    return math.isfinite(x)
+
+
+def _ranges(c: TrainConfig) -> list[tuple[str, Any, bool, str]]:
+    """(field, value, whether it is in range, what it must be) for every bounded field."""
+    return [
+        ("model", c.model, bool(c.model), "an architecture name (see `digitrec models`)"),
+        ("epochs", c.epochs, 1 <= c.epochs <= 10_000, "between 1 and 10000"),
+        ("batch_size", c.batch_size, 1 <= c.batch_size <= 65_536, "between 1 and 65536"),
+        ("lr", c.lr, _finite(c.lr) and 0 < c.lr <= 100, "positive and at most 100"),
+        ("momentum", c.momentum, _finite(c.momentum) and 0 <= c.momentum < 1, "at least 0 and below 1"),
+        ("weight_decay", c.weight_decay, _finite(c.weight_decay) and 0 <= c.weight_decay <= 1, "between 0 and 1"),
+        ("warmup", c.warmup, _finite(c.warmup) and 0 <= c.warmup <= 1, "between 0 and 1"),
+        ("step_size", c.step_size, 1 <= c.step_size <= 10_000, "between 1 and 10000"),
+        ("gamma", c.gamma, _finite(c.gamma) and 0 < c.gamma <= 1, "above 0 and at most 1"),
+        ("label_smoothing", c.label_smoothing, _finite(c.label_smoothing) and 0 <= c.label_smoothing < 1,
+         "at least 0 and below 1"),
+        ("aug_strength", c.aug_strength, _finite(c.aug_strength) and 0 <= c.aug_strength <= 4, "between 0 and 4"),
+        ("val_size", c.val_size, 0 <= c.val_size <= 50_000, "between 0 and 50000"),
+        ("train_limit", c.train_limit, 0 <= c.train_limit <= 60_000, "between 0 (all) and 60000"),
+        ("seed", c.seed, 0 <= c.seed < 2**31, "between 0 and 2147483647"),
+        ("threads", c.threads, 0 <= c.threads <= 1024, "between 0 (one per core) and 1024"),
+        ("device", c.device, bool(c.device.strip()), "auto, cpu, cuda, cuda:N or mps"),
+        ("out", c.out, bool(c.out.strip()), "a folder path"),
+    ]
 
 
 # The tutorials' recipes, reproduced exactly (model, optimizer, learning rate, batch size, epochs;
@@ -100,8 +157,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def preset_config(name: str, **overrides: Any) -> TrainConfig:
     """The config of a preset, with explicit overrides applied on top."""
-    from .errors import DigitrecError
-
     if name not in PRESETS:
-        raise DigitrecError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+        raise DigitrecError(f"--preset {name}", "unknown preset", f"choose one of {', '.join(PRESETS)}")
     return TrainConfig(**{**PRESETS[name], **overrides})

@@ -1,4 +1,5 @@
-"""MNIST: reading and verifying the four IDX files, from the embedded copy or a user's folder.
+"""MNIST: reading and verifying the four IDX files, from the embedded copy or a user's folder, and
+the one definition of how pixels are normalised for a model.
 
 Everything here is numpy, not torch, so that the recogniser can use it without importing torch.
 Arrays come back as uint8: images (N, 28, 28), labels (N,).
@@ -13,10 +14,12 @@ import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
 from .errors import DigitrecError
+from .fileio import read_bounded
 
 # role -> (file stem, IDX magic number, number of items)
 FILES: dict[str, tuple[str, int, int]] = {
@@ -26,6 +29,36 @@ FILES: dict[str, tuple[str, int, int]] = {
     "test_labels": ("t10k-labels-idx1-ubyte", 2049, 10000),
 }
 FIX_HINT = "run `digitrec data download DIR` and pass `--data-dir DIR`, or drop --data-dir to use the embedded copy"
+Split = Literal["train", "test"]
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How 0..1 pixels become a model's input: (x - mean) / std. Saved in every checkpoint and ONNX
+    export, so training, evaluation and recognition all normalise as the model was trained."""
+
+    mean: float
+    std: float
+
+    def __call__(self, x01: Any) -> Any:
+        """A float batch in 0..1 (numpy or torch, any shape) -> the model's input."""
+        return (x01 - self.mean) / self.std
+
+    def from_uint8(self, x: np.ndarray) -> np.ndarray:
+        """uint8 (28, 28) or (N, 28, 28) pixels -> float32 (N, 1, 28, 28) model input."""
+        x = np.asarray(x).reshape(-1, 1, 28, 28)
+        # (x / 255 - mean) / std as one multiply and one in-place subtract: 3x faster on big batches.
+        out = np.multiply(x, np.float32(1.0 / (255.0 * self.std)), dtype=np.float32)
+        out -= np.float32(self.mean / self.std)
+        return out
+
+    def to_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "std": self.std}
+
+
+# Mean and standard deviation of MNIST's training pixels scaled to [0, 1] (measured in test_data).
+MNIST_NORMALIZATION = Normalization(0.1307, 0.3081)
+RAW_PIXELS = Normalization(0.0, 1.0)  # the model sees 0..1 pixels as they are (some tutorials)
 
 
 @dataclass(frozen=True)
@@ -46,26 +79,29 @@ def expected_sha256() -> dict[str, str]:
     return {name: digest for digest, name in (line.split() for line in lines if line.strip())}
 
 
+def _bad(source: str, problem: str) -> DigitrecError:
+    return DigitrecError(source, problem, FIX_HINT, kind="bad-data")
+
+
 def parse_idx(raw: bytes, role: str, source: str) -> np.ndarray:
     """Check an IDX file's header (magic number, count, 28x28) and return its items as uint8."""
     stem, magic, count = FILES[role]
     header_len = 16 if magic == 2051 else 8
     if len(raw) < header_len:
-        raise DigitrecError(f"{source}: only {len(raw)} bytes, too short for an IDX header; {FIX_HINT}")
+        raise _bad(source, f"only {len(raw)} bytes, too short for an IDX header")
     header = np.frombuffer(raw, ">u4", count=header_len // 4)
     if header[0] != magic:
-        raise DigitrecError(f"{source}: IDX magic number is {header[0]}, expected {magic} for {stem}; {FIX_HINT}")
+        raise _bad(source, f"IDX magic number is {header[0]}, expected {magic} for {stem}")
     if header[1] != count:
-        raise DigitrecError(f"{source}: header declares {header[1]} items, expected {count}; {FIX_HINT}")
+        raise _bad(source, f"header declares {header[1]} items, expected {count}")
     shape: tuple[int, ...] = (count,)
     if magic == 2051:
         if (header[2], header[3]) != (28, 28):
-            raise DigitrecError(f"{source}: images are {header[2]}x{header[3]}, expected 28x28; {FIX_HINT}")
+            raise _bad(source, f"images are {header[2]}x{header[3]}, expected 28x28")
         shape = (count, 28, 28)
     expected_len = header_len + int(np.prod(shape))
     if len(raw) != expected_len:
-        raise DigitrecError(
-            f"{source}: {len(raw)} bytes, expected {expected_len} (truncated or padded); {FIX_HINT}")
+        raise _bad(source, f"{len(raw)} bytes, expected {expected_len} (truncated or padded)")
     # A writable copy: torch and users may modify it; the bytes object is read-only.
     return np.frombuffer(raw, np.uint8, offset=header_len).reshape(shape).copy()
 
@@ -85,7 +121,7 @@ def decompress(blob: bytes, source: str, limit: int) -> bytes:
         with gzip.GzipFile(fileobj=io.BytesIO(blob)) as f:
             return f.read(limit + 1)
     except (OSError, EOFError, zlib.error) as err:
-        raise DigitrecError(f"{source}: not a readable gzip file ({err}); {FIX_HINT}") from None
+        raise _bad(source, f"not a readable gzip file ({err})") from None
 
 
 def verify_sha256(raw: bytes, role: str, source: str) -> None:
@@ -93,9 +129,8 @@ def verify_sha256(raw: bytes, role: str, source: str) -> None:
     digest = hashlib.sha256(raw).hexdigest()
     expected = expected_sha256()[stem]
     if digest != expected:
-        raise DigitrecError(
-            f"{source}: SHA-256 of its contents is {digest[:12]}..., expected {expected[:12]}... "
-            f"(corrupted or not the original MNIST); {FIX_HINT}")
+        raise _bad(source, f"SHA-256 of its contents is {digest[:12]}..., expected {expected[:12]}... "
+                   "(corrupted or not the original MNIST)")
 
 
 def read_verified(blob: bytes, role: str, source: str) -> np.ndarray:
@@ -113,17 +148,28 @@ def locate(data_dir: Path, role: str) -> Path:
         for name in (stem + ".gz", stem):
             if (folder / name).is_file():
                 return folder / name
-    raise DigitrecError(
-        f"{data_dir}: no {stem}[.gz] in it or in its MNIST/raw/ folder; {FIX_HINT}")
+    raise _bad(str(data_dir), f"no {stem}[.gz] in it or in its MNIST/raw/ folder")
+
+
+def _folder(data_dir: str | Path | None) -> Path:
+    folder = Path(data_dir).expanduser() if data_dir else embedded_dir()
+    if not folder.is_dir():
+        raise _bad(str(folder), "no such folder")
+    return folder
+
+
+def _read_role(folder: Path, role: str) -> np.ndarray:
+    path = locate(folder, role)
+    return read_verified(read_bounded(path, raw_size(role) + 2**20, "MNIST file"), role, str(path))
+
+
+def load_split(split: Split, data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) of one split, verified, from `data_dir` or the embedded copy."""
+    folder = _folder(data_dir)
+    return _read_role(folder, f"{split}_images"), _read_role(folder, f"{split}_labels")
 
 
 def load_mnist(data_dir: str | Path | None = None) -> MNIST:
     """The four verified arrays, from `data_dir` (ours or torchvision's layout) or the embedded copy."""
-    folder = Path(data_dir).expanduser() if data_dir else embedded_dir()
-    if not folder.is_dir():
-        raise DigitrecError(f"{folder}: no such folder; {FIX_HINT}")
-    arrays = {}
-    for role in FILES:
-        path = locate(folder, role)
-        arrays[role] = read_verified(path.read_bytes(), role, str(path))
-    return MNIST(**arrays)
+    folder = _folder(data_dir)
+    return MNIST(**{role: _read_role(folder, role) for role in FILES})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import math
 import time
 import urllib.error
 import urllib.request
@@ -16,8 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import data
-from .errors import DigitrecError
-from .fileio import atomic_write
+from .errors import DigitrecError, option_error
+from .fileio import atomic_write, read_bounded
 
 # The mirrors torchvision and TensorFlow use, in the order tried. LeCun's original site is last:
 # it is plain http and often refuses automated downloads.
@@ -30,6 +31,7 @@ DEFAULT_MIRRORS: tuple[str, ...] = (
 # the data did not compress at all. Anything longer is not an MNIST file and is not read further.
 SLACK = 64 * 1024
 CHUNK = 1 << 20  # bytes per read
+DEADLINE_FACTOR = 20  # each file must arrive within this many --timeout periods, however it trickles
 
 
 class _MirrorFailed(Exception):
@@ -37,17 +39,22 @@ class _MirrorFailed(Exception):
 
 
 def _fetch(url: str, limit: int, timeout: float) -> bytes:
-    """The body of `url`, at most `limit` bytes; `timeout` seconds for connecting and each read."""
+    """The body of `url`, at most `limit` bytes; `timeout` seconds for connecting and each read, and
+    DEADLINE_FACTOR x `timeout` for the whole file (a mirror trickling a byte a second fails too)."""
     request = urllib.request.Request(url, headers={"User-Agent": "digitrec (MNIST download)"})
+    deadline = time.monotonic() + DEADLINE_FACTOR * timeout
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             declared = response.length  # Content-Length, or None
             chunks, size = [], 0
-            while chunk := response.read(min(CHUNK, limit + 1 - size)):
+            # read1: one socket read per call, so the deadline is checked however slowly bytes come.
+            while chunk := response.read1(min(CHUNK, limit + 1 - size)):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > limit:
                     raise _MirrorFailed(f"answer larger than {limit:,} bytes")
+                if time.monotonic() > deadline:
+                    raise _MirrorFailed(f"too slow: {size:,} bytes in {DEADLINE_FACTOR * timeout:g} s")
             if declared is not None and size < declared:
                 raise _MirrorFailed(f"connection closed after {size:,} of {declared:,} bytes")
     except urllib.error.HTTPError as err:
@@ -71,15 +78,17 @@ def _short(reason: object) -> str:
 
 def _mirror_url(mirror: str) -> str:
     if not mirror.startswith(("http://", "https://")):
-        raise DigitrecError(f"mirror {mirror!r} is not an http:// or https:// URL; pass e.g. "
-                            f"--mirror {DEFAULT_MIRRORS[0]}")
+        raise DigitrecError(f"--mirror {mirror}", "is not an http:// or https:// URL",
+                            f"pass e.g. --mirror {DEFAULT_MIRRORS[0]}")
     return mirror.rstrip("/") + "/"
 
 
 def _is_valid(path: Path, role: str) -> bool:
+    if not path.exists():
+        return False
     try:
-        data.read_verified(path.read_bytes(), role, str(path))
-    except (DigitrecError, OSError):
+        data.read_verified(read_bounded(path, data.raw_size(role) + SLACK), role, str(path))
+    except DigitrecError:
         return False
     return True
 
@@ -98,17 +107,15 @@ def _download_one(name: str, role: str, mirrors: Sequence[str], timeout: float,
             failures.append(f"{mirror} ({err})")
             continue
         except DigitrecError as err:
-            reason = str(err).removeprefix(f"{url}: ").removesuffix(f"; {data.FIX_HINT}")
-            failures.append(f"{mirror} ({reason})")
+            failures.append(f"{mirror} ({err.problem})")
             continue
         progress(f"{name}: {len(blob) / 1e6:.1f} MB from {mirror} in {time.perf_counter() - start:.1f} s, "
                  "verified")
         # A mirror may serve the file uncompressed; we always store gzip, as the layout promises.
         return blob if blob[:2] == b"\x1f\x8b" else gzip.compress(blob, compresslevel=6, mtime=0)
-    raise DigitrecError(
-        f"could not download a valid {name}: {'; '.join(failures)}; check the network connection, "
-        f"or pass a working mirror with --mirror URL (training needs no download: without "
-        f"--data-dir it uses the embedded copy)")
+    raise DigitrecError(None, f"could not download a valid {name}: {'; '.join(failures)}",
+                        "check the network connection, or pass a working mirror with --mirror URL (training "
+                        "needs no download: without --data-dir it uses the embedded copy)", kind="network")
 
 
 def download_mnist(dest_dir: str | Path, mirrors: Sequence[str] = DEFAULT_MIRRORS, timeout: float = 30.0,
@@ -120,21 +127,19 @@ def download_mnist(dest_dir: str | Path, mirrors: Sequence[str] = DEFAULT_MIRROR
     for each read. `progress` receives one line per file.
     """
     dest = Path(dest_dir).expanduser()
-    if dest.exists() and not dest.is_dir():
-        raise DigitrecError(f"{dest}: exists and is not a folder; pass a folder to download into")
+    if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+        raise option_error("--timeout", timeout, "a positive number of seconds")
     if not mirrors:
-        raise DigitrecError("no mirror to download from; pass --mirror URL")
+        raise DigitrecError("--mirror", "no mirror to download from", "pass --mirror URL")
     bases = [_mirror_url(m) for m in mirrors]
+    if dest.exists() and not dest.is_dir():  # created only once a file has arrived and been verified
+        raise DigitrecError(str(dest), "exists and is not a folder", "pass a folder to download into",
+                            kind="unwritable")
     report = progress or (lambda line: None)
     for role, (stem, _, _) in data.FILES.items():
         path = dest / (stem + ".gz")
         if _is_valid(path, role):
             report(f"{path.name}: already present and valid, kept")
             continue
-        blob = _download_one(path.name, role, bases, timeout, report)
-        try:
-            atomic_write(path, blob)
-        except OSError as err:
-            raise DigitrecError(f"{path}: cannot write it ({err.strerror or err}); "
-                                "choose a folder you can write to") from None
+        atomic_write(path, _download_one(path.name, role, bases, timeout, report))
     return dest

@@ -25,7 +25,8 @@ import numpy as np
 
 from . import checkpoints
 from .errors import DigitrecError
-from .recognizer import METADATA_KEY
+from .fileio import atomic_write, writable_dir
+from .metadata import METADATA_KEY, normalization_of
 
 if TYPE_CHECKING:
     import torch
@@ -50,7 +51,7 @@ def to_onnx_bytes(model: torch.nn.Module, metadata: dict[str, Any]) -> bytes:
     try:
         import onnxscript  # noqa: F401  # the exporter needs it; fail early with a clear message
     except ImportError:
-        raise DigitrecError("exporting needs the onnx and onnxscript packages: "
+        raise DigitrecError(None, "exporting needs the onnx and onnxscript packages",
                             "pip install 'digitrec[dev]'") from None
     example = torch.zeros(2, 1, 28, 28)
     # The exporter chats on stdout and warns and logs about its own internals (torchvision ops it
@@ -78,12 +79,11 @@ def export_onnx(checkpoint: str | Path, out_dir: str | Path, name: str = "model"
     import onnxruntime as ort
     import torch
 
-    from .data import load_mnist
-    from .preprocess import normalize
+    from .data import load_split
 
     model, metadata = checkpoints.load_model(checkpoint)
     blob = to_onnx_bytes(model, metadata)
-    batch = normalize(load_mnist().test_images[:CHECK_IMAGES])
+    batch = normalization_of(metadata).from_uint8(load_split("test")[0][:CHECK_IMAGES])
     with torch.inference_mode():
         expected = model(torch.from_numpy(batch)).numpy()
     session = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
@@ -91,16 +91,16 @@ def export_onnx(checkpoint: str | Path, out_dir: str | Path, name: str = "model"
     diff = float(np.abs(got - expected).max())
     same = bool((got.argmax(1) == expected.argmax(1)).all())
     if diff > TOLERANCE or not same:
-        raise DigitrecError(f"{checkpoint}: the ONNX export disagrees with torch (max |logit difference| "
-                            f"{diff:.2e}); this architecture does not export faithfully, report it")
+        raise DigitrecError(str(checkpoint), f"the ONNX export disagrees with torch (max |logit difference| "
+                            f"{diff:.2e})", "this architecture does not export faithfully: report it", kind="failed")
     proto = onnx.load_from_string(blob)
     entry = proto.metadata_props.add()
     entry.key = METADATA_KEY + ".export"
     entry.value = json.dumps({"opset": OPSET, "check_images": CHECK_IMAGES, "max_abs_logit_diff": diff,
                               "onnxruntime": ort.__version__, "onnx": onnx.__version__})
-    out = Path(out_dir)
+    out = writable_dir(Path(out_dir), "OUT_DIR")
     onnx_path, weights_path = out / f"{name}.onnx", out / f"{name}{checkpoints.SUFFIX}"
-    checkpoints.atomic_write(onnx_path, proto.SerializeToString())
+    atomic_write(onnx_path, proto.SerializeToString())
     if Path(checkpoint).resolve() != weights_path.resolve():
         checkpoints.save(weights_path, metadata, model.state_dict())
     for path in (onnx_path, weights_path):

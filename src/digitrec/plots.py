@@ -1,10 +1,18 @@
-"""Matplotlib figures saved to PNG files (Agg backend: no screen needed)."""
+"""Every figure digitrec draws, with matplotlib (Agg backend: no screen needed), saved atomically to PNG.
+
+This is the one place that sets matplotlib up; it is imported only when a figure is asked for.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 def _pyplot():
@@ -16,7 +24,7 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | Path) -> Path:
+def _save(fig: Any, path: str | Path) -> Path:
     import io
 
     from .fileio import atomic_write
@@ -82,13 +90,65 @@ def save_misclassified(images: np.ndarray, labels: np.ndarray, predictions: np.n
     return save_image_grid(images[wrong], titles, path)
 
 
-def save_sample_grid(path: str | Path, data_dir: str = "", count: int = 64, split: str = "train",
+def save_sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, count: int = 64,
                      seed: int = 0) -> Path:
-    """`digitrec show-data`: random MNIST samples with their labels."""
-    from .data import load_mnist
-
-    mnist = load_mnist(data_dir or None)
-    images, labels = ((mnist.train_images, mnist.train_labels) if split == "train"
-                      else (mnist.test_images, mnist.test_labels))
+    """`digitrec show-data`: random samples of (N, 28, 28) images with their labels."""
     chosen = np.random.default_rng(seed).choice(len(images), size=min(count, len(images)), replace=False)
     return save_image_grid(images[chosen], [f"label {labels[i]}" for i in chosen], path, columns=8)
+
+
+def thumbnail(image: Image.Image, size: int = 256) -> Image.Image:
+    """An RGB copy at most `size` px, transparent parts on a grey checkerboard so strokes of any
+    colour stay visible."""
+    from PIL import Image
+
+    rgba = image.convert("RGBA")
+    rgba.thumbnail((size, size))
+    cells = (np.indices((rgba.height, rgba.width)) // 8).sum(0) % 2  # 8 px squares
+    board = Image.fromarray(np.where(cells, 150, 200).astype(np.uint8)).convert("RGBA")
+    return Image.alpha_composite(board, rgba).convert("RGB")
+
+
+def save_inputs_figure(shown: Sequence[tuple[str, Image.Image, np.ndarray, str, bool]], path: str | Path,
+                       title: str) -> Path:
+    """Each input (a thumbnail) beside the 28x28 the model saw, titled with its answer (red when
+    unsure). `shown`: (name, input image, 28x28 uint8, answer, sure) per input."""
+    plt = _pyplot()
+    per_row = 4  # (input, 28x28) pairs per row
+    rows = max(1, -(-len(shown) // per_row))
+    fig, axes = plt.subplots(rows, 2 * per_row, figsize=(2 * per_row * 1.5, rows * 1.8), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (name, image, x28, answer, sure) in enumerate(shown):
+        left, right = axes[i // per_row, 2 * (i % per_row)], axes[i // per_row, 2 * (i % per_row) + 1]
+        left.imshow(thumbnail(image))
+        left.axis("on")  # a frame shows the canvas's extent
+        left.set_xticks([])
+        left.set_yticks([])
+        left.set_title(name[:18], fontsize=7)
+        right.imshow(x28, cmap="gray", vmin=0, vmax=255)
+        right.set_title(answer, fontsize=9, color="black" if sure else "red")
+    if not shown:
+        axes[0, 0].set_title("nothing recognised")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def save_reliability(probabilities: np.ndarray, labels: np.ndarray, path: str | Path) -> Path:
+    """A reliability diagram: accuracy against confidence per confidence bin, with the diagonal of
+    perfect calibration and each bin's share of the images."""
+    from .evaluation import expected_calibration_error, reliability
+
+    plt = _pyplot()
+    bins = reliability(probabilities, labels)
+    fig, (ax, ax_count) = plt.subplots(2, 1, figsize=(5, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfectly calibrated")
+    ax.plot([b[0] for b in bins], [b[1] for b in bins], "o-", label="this model")
+    ax.set(ylabel="accuracy", xlim=(0, 1), ylim=(0, 1.02),
+           title=f"reliability (ECE {expected_calibration_error(probabilities, labels):.2%})")
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    ax_count.bar([b[0] for b in bins], [b[2] / len(labels) for b in bins], width=0.05)
+    ax_count.set(xlabel="confidence", ylabel="share of images", yscale="log")
+    return _save(fig, path)

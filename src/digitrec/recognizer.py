@@ -1,8 +1,12 @@
 """The Python API: `Recognizer.load()` and `predict(x)` on a path, bytes, a PIL image or an array.
 
-The shipped model runs in onnxruntime, so recognising a digit never imports torch (1.6 s). A user's
+The shipped model runs in onnxruntime, so recognising a digit never imports torch. A user's
 `.safetensors` checkpoint from `digitrec train` runs in torch; `digitrec export` turns it into an
-`.onnx` file that runs here as fast as the shipped model.
+`.onnx` file that runs here as fast as the shipped model (runtimes.py).
+
+`predict_many` is the one implementation of "recognise what can be recognised and keep each
+failure in its place": the CLI, the server and programs all use it. An input may arrive already
+failed (a DigitrecError from reading it); it stays in its place.
 
 Inference is thread-safe: a Recognizer holds no mutable state, and both runtimes allow concurrent
 calls on one model. A big batch is split into chunks that run side by side, one core each, on the
@@ -11,8 +15,6 @@ recogniser's worker threads (`threads`, default one per core), which also prepro
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,19 +26,11 @@ import numpy as np
 from .checkpoints import shipped_checkpoint
 from .errors import DigitrecError
 from .images import ImageSource, describe
-from .preprocess import as_mnist, normalize, to_mnist
+from .metadata import normalization_of, temperature_of
+from .preprocess import as_mnist, to_mnist
+from .runtimes import Loaded, Runner, onnx_runner, torch_runner
 
-METADATA_KEY = "digitrec"  # ONNX metadata_props key holding the checkpoint's JSON metadata
 CHUNK = 256  # images per inference call: large enough for full speed, small enough for memory
-
-Runner = Callable[[np.ndarray], np.ndarray]  # float32 (N, 1, 28, 28) normalised -> (N, 10) logits
-
-
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -57,47 +51,6 @@ class Prediction:
         return {"digit": self.digit, "confidence": self.confidence, "probabilities": list(self.probabilities)}
 
 
-def _onnx_runner(model: str, threads: int) -> tuple[Runner, dict[str, Any], int]:
-    """(run, metadata, workers). Each run uses one core, and callers run `workers` of them at once:
-    these ops are too small to split well across cores. Measured on 2 shared cores, digitnet-m on the
-    MNIST test set: 19k images/s as 2 one-core runs at a time, 13k as one run on both cores."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    try:
-        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    except Exception as err:  # onnxruntime raises its own unexported exception types
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DigitrecError(f"{model}: not a loadable ONNX model ({first}); pass a file written by "
-                            "`digitrec export`") from None
-    raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
-    metadata = json.loads(raw) if raw else {}
-    input_name = session.get_inputs()[0].name
-
-    def run(batch: np.ndarray) -> np.ndarray:
-        return session.run(None, {input_name: batch})[0]
-
-    return run, metadata, threads or available_cpus()
-
-
-def _torch_runner(path: str, threads: int) -> tuple[Runner, dict[str, Any], int]:
-    """(run, metadata, 1): torch spreads each call over its own threads."""
-    import torch
-
-    from .checkpoints import load_model
-
-    if threads:
-        torch.set_num_threads(threads)
-    model, metadata = load_model(path)
-
-    def run(batch: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return model(torch.from_numpy(batch)).float().numpy()
-
-    return run, metadata, 1
-
-
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -111,6 +64,8 @@ class Recognizer:
         self._run = run
         self.metadata = metadata
         self.name = name
+        self.normalization = normalization_of(metadata)
+        self.temperature = temperature_of(metadata)
         # Threads that run the chunks of one big batch side by side; they hold no state.
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="digitrec") if workers > 1 else None
 
@@ -122,16 +77,11 @@ class Recognizer:
         if path is None:
             path = shipped_checkpoint().with_suffix(".onnx")  # its export, run without torch
             if not path.is_file():
-                raise DigitrecError(f"{path}: the shipped model is missing; reinstall digitrec or pass "
-                                    "a checkpoint with --model")
+                raise DigitrecError(str(path), "the shipped model is missing", "reinstall digitrec or pass a "
+                                    "model with --model", kind="bad-model")
         path = Path(path)
-        if path.is_dir():
-            raise DigitrecError(f"{path}: is a folder; pass an .onnx or .safetensors model file")
-        if not path.is_file():
-            raise DigitrecError(f"{path}: no such model file; pass an .onnx or .safetensors file")
-        runner = _onnx_runner if path.suffix == ".onnx" else _torch_runner
-        run, metadata, workers = runner(str(path), threads)
-        return cls(run, metadata, "shipped" if shipped else path.stem, workers)
+        loaded: Loaded = (onnx_runner if path.suffix == ".onnx" else torch_runner)(str(path), threads)
+        return cls(loaded.run, loaded.metadata, "shipped" if shipped else path.stem, loaded.workers)
 
     def __repr__(self) -> str:
         return f"Recognizer({self.name!r}, model={self.metadata.get('model', {}).get('name', '?')!r})"
@@ -140,25 +90,33 @@ class Recognizer:
         """The (28, 28) uint8 image the model sees for input `x`."""
         return to_mnist(x, name=name) if preprocess else as_mnist(x, name=name)
 
+    def logits(self, x28: np.ndarray) -> np.ndarray:
+        """Raw logits (N, classes) of MNIST-form uint8 images (N, 28, 28), in chunks side by side."""
+        parts = np.array_split(x28, -(-len(x28) // CHUNK))  # equal chunks of at most CHUNK images
+        pool = self._pool if len(parts) > 1 else None
+
+        def run(part: np.ndarray) -> np.ndarray:
+            return self._run(self.normalization.from_uint8(part))
+
+        logits = np.concatenate(list(pool.map(run, parts)) if pool else [run(p) for p in parts])
+        if not np.isfinite(logits).all():
+            raise DigitrecError(f"model {self.name}", "gave NaN or infinite outputs", "retrain or re-export it",
+                                kind="bad-model")
+        return logits
+
     def classify(self, x28: np.ndarray) -> list[Prediction]:
         """Predictions for MNIST-form uint8 images (N, 28, 28), batched."""
         x28 = np.asarray(x28, dtype=np.uint8).reshape(-1, 28, 28)
         if not len(x28):
             return []
-        parts = np.array_split(x28, -(-len(x28) // CHUNK))  # equal chunks of at most CHUNK images
-
-        def run(part: np.ndarray) -> np.ndarray:
-            return self._run(normalize(part))
-
-        pool = self._pool if len(parts) > 1 else None
-        logits = np.concatenate(list(pool.map(run, parts)) if pool else [run(p) for p in parts])
-        probs = softmax(logits.astype(np.float64))  # float64: the 10 probabilities sum to 1 exactly enough
+        # float64: the 10 probabilities sum to 1 exactly enough. The temperature calibrates them.
+        probs = softmax(self.logits(x28)[:, :10].astype(np.float64) / self.temperature)
         return [Prediction(d, row[d], tuple(row), image)
                 for d, row, image in zip(probs.argmax(1).tolist(), probs.tolist(), x28, strict=True)]
 
-    def predict(self, x: ImageSource, preprocess: bool = True) -> Prediction:
-        """Recognise one digit. Raises DigitrecError (NoDigitError for a blank image)."""
-        return self.classify(self.prepare(x, preprocess))[0]
+    def predict(self, x: ImageSource, preprocess: bool = True, name: str | None = None) -> Prediction:
+        """Recognise one digit. Raises DigitrecError (kind "no-digit" for a blank image)."""
+        return self.classify(self.prepare(x, preprocess, name))[0]
 
     def predict_batch(self, xs: Iterable[ImageSource] | np.ndarray, preprocess: bool = True) -> list[Prediction]:
         """Recognise many digits in batched inference; raises on the first unreadable input. An
@@ -168,25 +126,28 @@ class Recognizer:
         images = self._map(lambda x: self.prepare(x, preprocess), list(xs))
         return self.classify(np.stack(images)) if images else []
 
-    def predict_many(self, xs: Sequence[ImageSource], preprocess: bool = True,
+    def predict_many(self, xs: Sequence[ImageSource | DigitrecError], preprocess: bool = True,
                      names: Sequence[str] | None = None) -> list[Prediction | DigitrecError]:
         """Like predict_batch, but an input that fails gives its DigitrecError in its place and every
-        other input is still recognised. `names` label the inputs in error messages."""
+        other input is still recognised. An input that is already a DigitrecError stays as it is.
+        `names` label the inputs in error messages."""
         xs = list(xs)
         names = list(names) if names is not None else [describe(x) for x in xs]
-
-        def attempt(item: tuple[ImageSource, str]) -> np.ndarray | DigitrecError:
-            try:
-                return self.prepare(item[0], preprocess, item[1])
-            except DigitrecError as err:
-                return err
-
-        results: list[Any] = self._map(attempt, list(zip(xs, names, strict=True)))
+        results = self._map(lambda item: self._attempt(item[0], preprocess, item[1]),
+                            list(zip(xs, names, strict=True)))
         good = [i for i, r in enumerate(results) if isinstance(r, np.ndarray)]
         predictions = self.classify(np.stack([results[i] for i in good])) if good else []
         for i, prediction in zip(good, predictions, strict=True):
             results[i] = prediction
         return results
+
+    def _attempt(self, x: ImageSource | DigitrecError, preprocess: bool, name: str) -> np.ndarray | DigitrecError:
+        if isinstance(x, DigitrecError):
+            return x.detached()
+        try:
+            return self.prepare(x, preprocess, name)
+        except DigitrecError as err:
+            return err.detached()  # no frames: they would keep this input's decoded pixels alive
 
     def _map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         """fn over items, on the worker threads when there are several (decoding and numpy release

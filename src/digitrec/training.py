@@ -1,19 +1,18 @@
-"""The training loop. MNIST lives on the device as uint8 tensors; each epoch is one permutation sliced
-into batches; normalisation and augmentation run on whole batches on the device.
+"""Training, in the named steps of torchvision's references: load the splits, build the model, then
+per epoch train_one_epoch, evaluate and save_epoch.
 
+MNIST lives on the device as uint8 tensors; each epoch is one permutation sliced into batches;
+augmentation and normalisation run on whole batches on the device (`batches.to_model_input`).
 Reproducibility: every epoch reseeds the random generators from (seed, epoch), so the same seed on
-the same device gives the same numbers, and `resume` continues an interrupted run to the same final
-weights as an uninterrupted one (the `last` checkpoint holds the optimizer state).
+the same device in the same precision gives the same numbers, and `resume` continues an interrupted
+run to the same final weights as an uninterrupted one (the `last` checkpoint holds the optimizer
+state and the metrics rows).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,45 +22,40 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import checkpoints, models
+from . import checkpoints, models, speedups
 from .augment import augment_batch
-from .config import MNIST_MEAN, MNIST_STD, TrainConfig
-from .data import load_mnist
-from .devices import choose_bf16, resolve_device
+from .batches import to_model_input
+from .config import TrainConfig
+from .data import MNIST_NORMALIZATION, RAW_PIXELS, Normalization, load_split
+from .devices import resolve_device
 from .errors import DigitrecError
-from .evaluation import loss_and_accuracy
-from .fileio import atomic_write
-from .optim import learning_rate, load_optimizer_tensors, make_optimizer, optimizer_tensors
+from .evaluation import loss_and_accuracy, predict_logits
+from .fileio import atomic_write, writable_dir
+from .metadata import build_metadata
+from .optim import learning_rate, make_optimizer, optimizer_tensors
+from .runlog import Log, epoch_line, process_start_time, write_metrics
+from .training_state import TrainState
 
-METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-                  "lr", "epoch_seconds", "elapsed_seconds", "images_per_second"]
-
-
-def process_start_time() -> float:
-    """Wall-clock time (time.time()) at which this process started, imports included."""
-    try:  # Linux: field 22 of /proc/self/stat is the start time in clock ticks after boot.
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return _IMPORT_TIME
+MIN_TEST_FREE = 1000  # --val-size must leave at least this many training images
 
 
-_IMPORT_TIME = time.time()
+@dataclass
+class Splits:
+    """The images (N, 1, 28, 28) uint8 and labels (N,) int64 of each split, on the training device."""
 
-
-def seed_epoch(seed: int, epoch: int, device: torch.device) -> torch.Generator:
-    """Seed everything for one epoch, and return the generator for its permutation and augmentation."""
-    epoch_seed = seed * 1_000_003 + epoch
-    torch.manual_seed(epoch_seed)  # dropout or any other use of the global generator
-    return torch.Generator(device=device).manual_seed(epoch_seed)
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    val_images: torch.Tensor
+    val_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
 
 
 @dataclass
 class TrainResult:
     config: TrainConfig
     out_dir: Path
-    rows: list[dict[str, float]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def test_acc(self) -> float:
@@ -76,166 +70,172 @@ class TrainResult:
         return self.rows[-1]["elapsed_seconds"]
 
 
-def _write_metrics(rows: list[dict[str, float]], path: Path) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows)
-    atomic_write(path, buffer.getvalue().encode())
+def seed_epoch(seed: int, epoch: int, device: torch.device) -> torch.Generator:
+    """Seed everything for one epoch, and return the generator for its permutation and augmentation."""
+    epoch_seed = seed * 1_000_003 + epoch
+    torch.manual_seed(epoch_seed)  # dropout or any other use of the global generator
+    return torch.Generator(device=device).manual_seed(epoch_seed)
 
 
-def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
-    """Train from scratch as `cfg` says, writing metrics, plots and checkpoints into `cfg.out`."""
-    return _run(cfg, start_epoch=0, state=None, on_epoch=on_epoch)
+def load_splits(cfg: TrainConfig, device: torch.device) -> Splits:
+    """Train (the first images, at most --train-limit), validation (the last --val-size training
+    images) and test, verified and moved to `device`."""
+    images, labels = (torch.from_numpy(a) for a in load_split("train", cfg.data_dir or None))
+    test_images, test_labels = (torch.from_numpy(a) for a in load_split("test", cfg.data_dir or None))
+    if cfg.val_size > len(images) - MIN_TEST_FREE:
+        raise DigitrecError(f"--val-size {cfg.val_size}", f"must be at most {len(images) - MIN_TEST_FREE}",
+                            "hold out fewer images")
+    n_train = len(images) - cfg.val_size
+    n_train = min(n_train, cfg.train_limit) if cfg.train_limit else n_train
+    if n_train < cfg.batch_size:
+        raise DigitrecError(f"--train-limit {n_train}", f"is smaller than --batch-size {cfg.batch_size}",
+                            "train on more images or use smaller batches")
+
+    def put(x: torch.Tensor) -> torch.Tensor:
+        return (x.unsqueeze(1) if x.dim() == 3 else x.long()).to(device)
+
+    val = slice(len(images) - cfg.val_size, len(images))
+    return Splits(put(images[:n_train]), put(labels[:n_train]), put(images[val]), put(labels[val]),
+                  put(test_images), put(test_labels))
 
 
-def resume(run_dir: str | Path, quiet: bool = False,
-           on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
-    """Continue an interrupted run from RUN_DIR/last.safetensors, with the config it was started with."""
-    path = Path(run_dir) / "last.safetensors"
-    if not path.is_file():
-        raise DigitrecError(f"{path}: no such checkpoint; pass the run directory of an interrupted "
-                            "`digitrec train` (it holds last.safetensors)")
-    metadata, model_state, optimizer_state = checkpoints.load(path)
-    cfg = TrainConfig.from_dict(metadata["config"]).replace(out=str(run_dir), quiet=quiet)
-    if metadata["epoch"] >= cfg.epochs:
-        raise DigitrecError(f"{run_dir}: the run already finished all {cfg.epochs} epochs; nothing to resume")
-    state = {"model": model_state, "optimizer": optimizer_state, "rows": metadata["rows"],
-             "best": metadata.get("best_val_acc", -1.0)}
-    return _run(cfg, start_epoch=metadata["epoch"], state=state, on_epoch=on_epoch)
+def build_model(cfg: TrainConfig, device: torch.device) -> tuple[torch.nn.Module, models.ModelSpec]:
+    """A fresh model seeded from cfg.seed, prepared for fast training on `device`."""
+    spec = models.get_spec(cfg.model)
+    torch.manual_seed(cfg.seed)
+    return speedups.accelerate(models.build(cfg.model), spec, device), spec
 
 
-def _run(cfg: TrainConfig, start_epoch: int, state: dict[str, Any] | None,
-         on_epoch: Callable[[dict[str, float]], None] | None) -> TrainResult:
+def normalization_for(cfg: TrainConfig) -> Normalization:
+    return MNIST_NORMALIZATION if cfg.normalize else RAW_PIXELS
+
+
+def training_loss(logits: torch.Tensor, target: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    if cfg.loss == "mse":  # the softmax against one-hot targets, as one tutorial trains
+        return F.mse_loss(logits.softmax(1), F.one_hot(target, logits.shape[1]).float())
+    return F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
+
+
+def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, splits: Splits, cfg: TrainConfig,
+                    spec: models.ModelSpec, epoch: int, bf16: bool, log: Log) -> dict[str, float]:
+    """One pass over the training images; the epoch's mean losses, accuracy and last learning rate."""
+    images, labels = splits.train_images, splits.train_labels
+    n, device = len(images), images.device
+    steps = math.ceil(n / cfg.batch_size)
+    generator = seed_epoch(cfg.seed, epoch, device)
+    order = torch.randperm(n, generator=generator, device=device)
+    augment = (lambda x: augment_batch(x, generator, cfg.aug_strength)) if cfg.augment else None
+    normalization = normalization_for(cfg)
+    model.train()
+    sums = torch.zeros(3, device=device, dtype=torch.float64)  # loss, loss without smoothing, correct
+    bar = log.bar(steps, f"epoch {epoch + 1}/{cfg.epochs}")
+    lr = cfg.lr
+    for i in range(steps):
+        lr = learning_rate(cfg, epoch * steps + i, steps * cfg.epochs, steps)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        index = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+        batch = to_model_input(images[index], normalization, models.torch_memory_format(spec), augment)
+        target = labels[index]
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(batch).float()
+        loss = training_loss(logits, target, cfg)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            sums += torch.stack([loss.detach().double() * len(index),
+                                 F.cross_entropy(logits, target, reduction="sum").double(),
+                                 (logits.argmax(1) == target).sum().double()])
+        if bar is not None and (i % 20 == 19 or i == steps - 1):
+            seen = min((i + 1) * cfg.batch_size, n)
+            bar.set_postfix(loss=f"{sums[0].item() / seen:.4f}", acc=f"{sums[2].item() / seen:.2%}", refresh=False)
+            bar.update(i + 1 - bar.n)
+    if bar is not None:
+        bar.close()
+    loss_sum, clean_sum, correct = sums.tolist()
+    if not math.isfinite(loss_sum):
+        raise DigitrecError(f"--lr {cfg.lr}", f"training diverged in epoch {epoch + 1} (the loss is not finite)",
+                            "lower the learning rate", kind="failed")
+    return {"train_loss": loss_sum / n, "train_clean_loss": clean_sum / n, "train_acc": correct / n, "lr": lr}
+
+
+def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
+             spec: models.ModelSpec, bf16: bool) -> tuple[float, float]:
+    """(cross-entropy, accuracy) on a split."""
+    logits = predict_logits(model, images, normalization_for(cfg), models.torch_memory_format(spec), bf16)
+    return loss_and_accuracy(logits, labels)
+
+
+def save_epoch(out: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+               state: TrainState) -> None:
+    """metrics.csv, last.safetensors (resumable) and, when this epoch is the best so far, best.safetensors."""
+    row = state.rows[-1]
+    write_metrics(state.rows, out / "metrics.csv")
+    metrics = {k: row[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc")}
+    if cfg.val_size:
+        metrics.update(val_loss=row["val_loss"], val_acc=row["val_acc"])
+    metadata = build_metadata(cfg.model, models.check_kwargs(cfg.model, {}), normalization_for(cfg), cfg.to_dict(),
+                              metrics, state.epoch)
+    is_best = not cfg.val_size or row["val_acc"] > state.best_val_acc
+    if cfg.val_size:
+        state.best_val_acc = max(state.best_val_acc, row["val_acc"])
+    weights = model.state_dict()
+    checkpoints.save(out / "last.safetensors", {**metadata, **state.resume_fields()}, weights,
+                     optimizer_tensors(optimizer))
+    if is_best:
+        checkpoints.save(out / "best.safetensors", metadata, weights)
+
+
+def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = None,
+          state: TrainState | None = None) -> TrainResult:
+    """Train as `cfg` says (continuing from `state` when resuming), writing metrics, plots and
+    checkpoints into cfg.out."""
     t_start = process_start_time()
     device = resolve_device(cfg.device)
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
-    spec = models.get_spec(cfg.model)
-    memory_format = torch.channels_last if spec.channels_last else torch.contiguous_format
-    log = _Log(cfg.quiet)
-
-    mnist = load_mnist(cfg.data_dir or None)
-    images = torch.from_numpy(mnist.train_images).unsqueeze(1).to(device)  # (60000, 1, 28, 28) uint8
-    labels = torch.from_numpy(mnist.train_labels).long().to(device)
-    test_images = torch.from_numpy(mnist.test_images).unsqueeze(1).to(device)
-    test_labels = torch.from_numpy(mnist.test_labels).long().to(device)
-    if not 0 <= cfg.val_size < len(images) - 1000:
-        raise DigitrecError(f"--val-size {cfg.val_size}: must be between 0 and {len(images) - 1000}")
-    val_images, val_labels = images[len(images) - cfg.val_size:], labels[len(images) - cfg.val_size:]
-    n_train = len(images) - cfg.val_size
-    if cfg.train_limit:
-        n_train = min(n_train, cfg.train_limit)
-    images, labels = images[:n_train], labels[:n_train]
-    if n_train < cfg.batch_size:
-        raise DigitrecError(f"--train-limit {n_train} is smaller than --batch-size {cfg.batch_size}")
-
-    torch.manual_seed(cfg.seed)
-    model_kwargs = {**spec.kwargs, **({} if cfg.normalize else {"raw_pixels": True})}
-    model = models.build(cfg.model, **model_kwargs).to(device, memory_format=memory_format)
-    bf16 = choose_bf16(cfg.precision, device, model, cfg.batch_size, log.line)
-    # Saved as chosen, so that --resume continues in the precision the run started with.
-    cfg = cfg.replace(precision="bf16" if bf16 else "fp32")
-    out = Path(cfg.out)  # created only once the model and the data are known to be good
+    log = Log(cfg.quiet)
+    splits = load_splits(cfg, device)
+    model, spec = build_model(cfg, device)
+    bf16 = speedups.choose_bf16(cfg.precision, device, model, spec, cfg.batch_size, log.line)
+    cfg = cfg.replace(precision="bf16" if bf16 else "fp32")  # saved as chosen: --resume continues in it
+    out = writable_dir(Path(cfg.out), "--out")  # only once the data and model are known to be good
     atomic_write(out / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
     optimizer = make_optimizer(cfg, model.parameters())
-    rows: list[dict[str, float]] = []
-    best_val = -1.0
-    if state is not None:
-        model.load_state_dict(state["model"])
-        load_optimizer_tensors(optimizer, state["optimizer"])
-        rows, best_val = state["rows"], state["best"]
-    elapsed_before = rows[-1]["elapsed_seconds"] if rows else 0.0
-    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
-    total_steps = steps_per_epoch * cfg.epochs
+    state = state or TrainState()
+    state.restore(model, optimizer)
+    elapsed_before = state.rows[-1]["elapsed_seconds"] if state.rows else 0.0
+    n_train = len(splits.train_images)
     log.line(f"training {cfg.model} ({models.parameter_count(model):,} parameters) on {n_train:,} images, "
-             f"{device.type}{', bf16' if bf16 else ''}, {cfg.epochs} epochs of {steps_per_epoch} steps")
-
-    for epoch in range(start_epoch, cfg.epochs):
+             f"{device.type}{', bf16' if bf16 else ''}, {cfg.epochs} epochs of "
+             f"{math.ceil(n_train / cfg.batch_size)} steps")
+    for epoch in range(state.epoch, cfg.epochs):
         t_epoch = time.time()
-        generator = seed_epoch(cfg.seed, epoch, device)
-        order = torch.randperm(n_train, generator=generator, device=device)
-        model.train()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.int64)
-        bar = log.bar(steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}")
-        for i in range(steps_per_epoch):
-            step = epoch * steps_per_epoch + i
-            lr = learning_rate(cfg, step, total_steps, steps_per_epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            index = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            batch = images[index].float() * (1 / 255)
-            if cfg.augment:
-                batch = augment_batch(batch, generator, cfg.aug_strength)
-            batch = ((batch - MNIST_MEAN) / MNIST_STD).contiguous(memory_format=memory_format)
-            target = labels[index]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                logits = model(batch)
-            loss = F.cross_entropy(logits.float(), target, label_smoothing=cfg.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach() * len(index)
-            correct += (logits.argmax(1) == target).sum()
-            if bar is not None and (i % 20 == 19 or i == steps_per_epoch - 1):
-                seen = min((i + 1) * cfg.batch_size, n_train)
-                bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.2%}",
-                                refresh=False)
-                bar.update(i + 1 - bar.n)
-        if bar is not None:
-            bar.close()
-        if not math.isfinite(loss_sum.item()):
-            raise DigitrecError(f"training diverged in epoch {epoch + 1} (loss is not finite); "
-                                f"lower --lr (now {cfg.lr})")
-        epoch_seconds = time.time() - t_epoch
-        test_loss, test_acc = loss_and_accuracy(model, test_images, test_labels, bf16)
-        val_loss, val_acc = (loss_and_accuracy(model, val_images, val_labels, bf16) if cfg.val_size
-                             else (None, None))
-        row = {"epoch": epoch + 1, "train_loss": loss_sum.item() / n_train, "train_acc": correct.item() / n_train,
-               "val_loss": val_loss, "val_acc": val_acc, "test_loss": test_loss, "test_acc": test_acc,
-               "lr": lr, "epoch_seconds": epoch_seconds,
-               "elapsed_seconds": elapsed_before + time.time() - t_start,
-               "images_per_second": n_train / epoch_seconds}
-        rows.append(row)
-        log.line(f"epoch {epoch + 1:>3}/{cfg.epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%}"
-                 + (f"  val acc {val_acc:.2%}" if cfg.val_size else "")
-                 + f"  test loss {test_loss:.4f} acc {test_acc:.2%}  {epoch_seconds:.1f} s"
-                 f"  {row['images_per_second']:,.0f} img/s")
-        _write_metrics(rows, out / "metrics.csv")
-        metrics = {k: row[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc")}
-        if cfg.val_size:
-            metrics.update(val_loss=val_loss, val_acc=val_acc)
-        metadata = checkpoints.build_metadata(cfg.model, model_kwargs, cfg.to_dict(), metrics, epoch + 1)
-        is_best = not cfg.val_size or val_acc > best_val
-        best_val = max(best_val, val_acc) if cfg.val_size else best_val
-        checkpoints.save(out / "last.safetensors", {**metadata, "rows": rows, "best_val_acc": best_val},
-                         model.state_dict(), optimizer_tensors(optimizer))
-        if is_best:
-            checkpoints.save(out / "best.safetensors", metadata, model.state_dict())
+        row: dict[str, Any] = {"epoch": epoch + 1,
+                               **train_one_epoch(model, optimizer, splits, cfg, spec, epoch, bf16, log)}
+        row["epoch_seconds"] = time.time() - t_epoch
+        row["test_loss"], row["test_acc"] = evaluate(model, splits.test_images, splits.test_labels, cfg, spec, bf16)
+        row["val_loss"], row["val_acc"] = (evaluate(model, splits.val_images, splits.val_labels, cfg, spec, bf16)
+                                           if cfg.val_size else (None, None))
+        row["elapsed_seconds"] = elapsed_before + time.time() - t_start
+        row["images_per_second"] = n_train / row["epoch_seconds"]
+        state.epoch, state.rows = epoch + 1, [*state.rows, row]
+        log.line(epoch_line(row, cfg.epochs))
+        save_epoch(out, cfg, model, optimizer, state)
         if on_epoch is not None:
             on_epoch(row)
 
     from .plots import save_curves
 
-    save_curves(rows, out / "curves.png")
-    return TrainResult(cfg, out, rows)
+    save_curves(state.rows, out / "curves.png")
+    return TrainResult(cfg, out, state.rows)
 
 
-class _Log:
-    """Epoch lines on stdout; a live tqdm bar on a terminal only; nothing when quiet."""
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-        self.live = not quiet and sys.stderr.isatty()
-
-    def line(self, text: str) -> None:
-        if not self.quiet:
-            print(text, flush=True)
-
-    def bar(self, total: int, description: str) -> Any:
-        if not self.live:
-            return None
-        from tqdm import tqdm
-
-        return tqdm(total=total, desc=description, leave=False, dynamic_ncols=True)
+def resume(run_dir: str | Path, changes: dict[str, Any] | None = None,
+           on_epoch: Callable[[dict[str, Any]], None] | None = None) -> TrainResult:
+    """Continue an interrupted run from RUN_DIR/last.safetensors with the config it was started with.
+    `changes` are flags given with --resume: more --epochs, --threads and --quiet apply; any other
+    flag would change the run's meaning halfway, and is refused."""
+    cfg, state = TrainState.from_run(Path(run_dir), changes or {})
+    return train(cfg, on_epoch=on_epoch, state=state)

@@ -7,6 +7,7 @@ internet. The app answers with the same `Recognizer` that `digitrec predict` use
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -20,7 +21,8 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
-from ..errors import DigitrecError
+from ..devices import available_cpus
+from ..errors import DigitrecError, option_error
 from .routes import model_name, router
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -38,8 +40,8 @@ def create_app(recognizer: Any = None, model_path: str | Path | None = None,
     At most `inference_threads` requests are recognised at once (0: one per CPU core).
     """
     if max_upload_bytes < 1 or max_batch < 1 or inference_threads < 0:
-        raise DigitrecError(f"upload limit {max_upload_bytes} bytes and batch limit {max_batch} must be "
-                            f"positive, inference threads {inference_threads} zero or more")
+        raise DigitrecError(f"upload limit {max_upload_bytes}, batch limit {max_batch}, inference threads "
+                            f"{inference_threads}", "the limits must be positive and the threads zero or more")
     if recognizer is None:
         from ..recognizer import Recognizer
 
@@ -51,7 +53,7 @@ def create_app(recognizer: Any = None, model_path: str | Path | None = None,
     app.state.recognizer = recognizer
     app.state.max_upload_bytes = max_upload_bytes
     app.state.max_batch = max_batch
-    app.state.inference_threads = inference_threads or os.cpu_count() or 1
+    app.state.inference_threads = inference_threads or available_cpus()
     app.state.limiter = None
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -84,11 +86,12 @@ def _listen(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     except (socket.gaierror, UnicodeError) as err:
-        raise DigitrecError(f"cannot resolve --host {host!r} ({err}); try 127.0.0.1") from None
+        raise DigitrecError(f"--host {host}", f"cannot be resolved ({err})", "try 127.0.0.1") from None
     try:
         sock = socket.create_server((host, port), family=family, reuse_port=reuse_port, backlog=2048)
     except OSError as err:
-        raise DigitrecError(f"cannot listen on {host}:{port} ({err.strerror}); choose another --port") from None
+        raise DigitrecError(f"--port {port}", f"cannot listen on {host}:{port} ({err.strerror})",
+                            "choose another --port") from None
     # Connections accepted here inherit this. asyncio sets it only on sockets whose proto is TCP, and
     # create_server's is 0: without it the response body waited for the client's delayed ACK behind
     # the headers (Nagle), about 40 ms per keep-alive request.
@@ -148,15 +151,17 @@ def serve(host: str = "127.0.0.1", port: int = 8000, model_path: str | Path | No
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    if max_upload_mb <= 0:
-        raise DigitrecError(f"--max-upload-mb {max_upload_mb} must be positive")
-    if workers < 0:
-        raise DigitrecError(f"--workers {workers} must be 0 (one per CPU core) or more")
+    if not (math.isfinite(max_upload_mb) and 0 < max_upload_mb <= 1024):
+        raise option_error("--max-upload-mb", max_upload_mb, "positive and at most 1024")
+    if not 0 <= workers <= 256:
+        raise option_error("--workers", workers, "0 (one per CPU core) or more, and at most 256")
+    if not 0 <= port <= 65535:
+        raise option_error("--port", port, "from 0 (any free port) to 65535")
     if workers == 0:
-        workers = len(os.sched_getaffinity(0)) if sys.platform == "linux" else 1
+        workers = available_cpus() if sys.platform == "linux" else 1
     settings = {"model_path": None if model_path is None else str(model_path),
                 "max_upload_bytes": int(max_upload_mb * 1024 * 1024),
-                "inference_threads": max(1, (os.cpu_count() or 1) // workers)}
+                "inference_threads": max(1, available_cpus() // workers)}
     app = create_app(**settings)  # loads the model here too, so that a bad --model fails before listening
     reuse_port = workers > 1 and sys.platform == "linux"
     sock = _listen(host, port, reuse_port=reuse_port)

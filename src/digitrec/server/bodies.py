@@ -62,13 +62,12 @@ def media_type(request: Request) -> str:
 
 async def _multipart_items(request: Request, max_bytes: int, many: bool, max_items: int) -> list[Item]:
     # Spools files over 1 MB to disk; the stream's limit bounds the total.
-    parser = MultiPartParser(request.headers, limited_stream(request, max_bytes),
-                             max_files=max_items, max_fields=max_items)
+    # Starlette's own part limits (1000 each) stay: the body's size limit bounds what they can hold,
+    # and read_items counts the files against max_items itself.
+    parser = MultiPartParser(request.headers, limited_stream(request, max_bytes))
     try:
         form = await parser.parse()
     except MultiPartException as err:
-        if err.message.startswith("Too many"):  # starlette's words for passing max_files/max_fields
-            raise _too_many(many, max_items) from None
         raise HTTPException(400, f"malformed multipart body: {err.message}") from None
     try:
         return [(value.filename or key, await value.read()) for key, value in form.multi_items()
@@ -99,7 +98,7 @@ def _json_items(body: bytes, many: bool) -> list[Item]:
         except DigitrecError as err:
             if not many:
                 raise HTTPException(400, str(err)) from None
-            items.append((source, err))
+            items.append((source, err.detached()))
     return items
 
 

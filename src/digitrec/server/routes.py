@@ -15,19 +15,19 @@ import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from ..errors import DigitrecError, NoDigitError
+from ..errors import DigitrecError
 from .bodies import read_items
 from .encoding import prediction_json
 from .schemas import ERRORS, BatchOut, HealthOut, ModelOut, PredictionOut, request_body
 
 router = APIRouter(prefix="/api", tags=["api"])
 
+# The HTTP status of each kind of user error; any other kind is a 400.
+STATUS = {"no-digit": 422, "too-large": 413, "unsupported": 415, "busy": 503}
 
-def error_status(err: DigitrecError) -> tuple[int, str]:
-    """The HTTP status and one-line detail of a user error from the recogniser."""
-    if isinstance(err, NoDigitError):
-        return 422, str(err) if "no digit found" in str(err) else f"no digit found: {err}"
-    return 400, str(err)
+
+def error_status(err: DigitrecError) -> int:
+    return STATUS.get(err.kind, 400)
 
 
 def model_name(recognizer: Any) -> str:
@@ -43,26 +43,15 @@ async def _in_thread(request: Request, fn: Callable[..., Any], *args: Any) -> An
 
 
 def _predict_one(recognizer: Any, name: str, data: bytes) -> dict[str, Any]:
-    # predict_many rather than predict only to name the input in error messages; same path.
-    [outcome] = recognizer.predict_many([data], names=[name])
-    if isinstance(outcome, DigitrecError):
-        raise outcome
-    return prediction_json(outcome)
+    return prediction_json(recognizer.predict(data, name=name))
 
 
 def _predict_batch(recognizer: Any, items: list[tuple[str, bytes | DigitrecError]]) -> list[dict[str, Any]]:
-    readable = [(name, data) for name, data in items if isinstance(data, bytes)]
-    outcomes = iter(recognizer.predict_many([data for _, data in readable], names=[n for n, _ in readable])
-                    if readable else [])
-    results = []
-    for name, data in items:
-        outcome = next(outcomes) if isinstance(data, bytes) else data
-        if isinstance(outcome, DigitrecError):
-            status, detail = error_status(outcome)
-            results.append({"name": name, "error": detail, "status": status})
-        else:
-            results.append({"name": name, **prediction_json(outcome)})
-    return results
+    names = [name for name, _ in items]
+    outcomes = recognizer.predict_many([data for _, data in items], names=names)
+    return [{"name": name, "error": str(outcome), "status": error_status(outcome)}
+            if isinstance(outcome, DigitrecError) else {"name": name, **prediction_json(outcome)}
+            for name, outcome in zip(names, outcomes, strict=True)]
 
 
 @router.post("/predict", response_model=PredictionOut, responses=ERRORS, openapi_extra=request_body(False),
@@ -76,7 +65,7 @@ async def predict(request: Request) -> JSONResponse:
     try:
         answer = await _in_thread(request, _predict_one, state.recognizer, name, data)
     except DigitrecError as err:
-        raise HTTPException(*error_status(err)) from None
+        raise HTTPException(error_status(err), str(err)) from None
     return JSONResponse(answer)
 
 

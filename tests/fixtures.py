@@ -1,5 +1,5 @@
-"""Building blocks for the recognition tests: digits drawn from a font or taken from MNIST, placed on
-canvases, encoded in any format, and hand-made hostile files."""
+"""The one fixtures module of the tests and benchmarks: digits drawn from a font or taken from MNIST,
+placed on canvases, encoded in any format, and hand-made hostile files (bombs, damaged files)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from digitrec.data import load_mnist
+from digitrec.data import load_split
 
 
 @cache
 def mnist_test() -> tuple[np.ndarray, np.ndarray]:
-    data = load_mnist()
-    return data.test_images, data.test_labels
+    """The MNIST test images (10000, 28, 28) uint8 and labels (10000,), verified."""
+    return load_split("test")
 
 
 def font_digit(digit: int, size: int = 200, ink: int = 0, paper: int = 255, height: float = 0.6,
@@ -46,10 +46,15 @@ def mnist_on_canvas(index: int, canvas: tuple[int, int] = (400, 300), at: tuple[
     return image
 
 
-def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+def encode(image: Image.Image, fmt: str = "PNG", **options: object) -> bytes:
     buf = io.BytesIO()
     image.save(buf, fmt, **options)
     return buf.getvalue()
+
+
+def canvas_digits(count: int, canvas: tuple[int, int] = (160, 120)) -> list[bytes]:
+    """MNIST test digits as a person's upload: black ink on white PNGs, 3x larger, off-centre."""
+    return [encode(mnist_on_canvas(i, canvas, (8 + 5 * i % 60, 10 + 2 * i % 30), scale=3)) for i in range(count)]
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -61,3 +66,8 @@ def png_declaring(width: int, height: int) -> bytes:
     rows = zlib.compress(b"\x00" * (1 + width) * 2, 9)
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", rows) + _chunk(b"IEND", b"")
+
+
+def truncated(data: bytes) -> bytes:
+    """The first half of an encoded image: a damaged download."""
+    return data[: len(data) // 2]

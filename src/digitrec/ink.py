@@ -1,0 +1,201 @@
+"""From any image to an ink map: where the writing is, 0 (paper) to 1 (full ink), at analysis resolution.
+
+This is the shared first half of recognition: `preprocess` turns an ink map into one MNIST-form
+digit, `segment` into the digits of a number. It composites transparency, decides the polarity from
+the image itself, flattens uneven lighting and paper texture, and measures the ink against the
+paper's own noise, so a blank page is reported as blank. numpy and Pillow only.
+
+Big images are reduced to WORK_SIDE in horizontal strips, converting each strip on its own, so the
+working copies of a 50-megapixel image stay a few megabytes beside the decoded image itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageChops
+
+from .imageops import box_mean, median, pad, quantile_sorted, sample
+from .images import check_finite
+
+WORK_SIDE = 512  # px: larger images are box-averaged down to this longest side before analysis
+STRIP_ROWS = 256  # output rows reduced at a time
+BLOCKS = 8  # the lighting estimate is a BLOCKS x BLOCKS grid of local paper levels
+MIN_CONTRAST = 0.1  # ink must differ from the paper by at least 10% of full scale...
+NOISE_FACTOR = 8.0  # ...and by this many standard deviations of the paper's (3x3-averaged) noise
+LOW, HIGH = 0.25, 0.6  # fractions of the ink contrast mapped to 0 and to full ink
+
+
+@dataclass(frozen=True)
+class Ink:
+    """An ink map (H, W) float32 in 0..1 and how it maps back onto the input image."""
+
+    map: np.ndarray
+    scale: int  # input pixels per ink-map pixel along each axis
+    denoise_radius: int  # px of box blur applied to the map (it widens the ink by this much)
+
+
+def _plane_mode(image: Image.Image) -> tuple[str, bool]:
+    """(how to read the gray plane: "L" or "F", whether the image has transparency)."""
+    mode = image.mode
+    wide = mode in ("I", "F") or mode.startswith("I;16")  # 16/32-bit grayscale
+    alpha = not wide and ("A" in mode or "a" in mode or "transparency" in image.info)
+    return ("F" if wide else "L"), alpha
+
+
+def wide_scale(image: Image.Image) -> float:
+    """The full-scale value of a 16/32-bit grayscale image."""
+    if image.mode.startswith("I;16"):
+        return 65535.0
+    top = float(image.getextrema()[1])
+    if not math.isfinite(top):
+        return 1.0  # NaN or infinity: refused by check_finite when the pixels are read
+    return next(s for s in (1.0, 255.0, 65535.0, top) if top <= s)
+
+
+def _strip_planes(strip: Image.Image, plane: str, alpha: bool, factor: int, scale: float,
+                  name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(gray premultiplied by alpha, alpha), each float32 in 0..1, of one strip reduced by `factor`."""
+    if strip.mode in ("YCbCr", "LAB", "HSV"):
+        strip = strip.convert("RGB")
+    if plane == "F":
+        x = np.asarray(strip.convert("F") if strip.mode != "F" else strip, dtype=np.float32)
+        check_finite(x, name)
+        x = x / max(scale, 1e-6)
+        small = Image.fromarray(np.clip(x, 0, 1).astype(np.float32))
+        small = small.reduce(factor) if factor > 1 else small
+        return np.asarray(small, dtype=np.float32), None
+    if not alpha:
+        gray = strip.convert("L")
+        gray = gray.reduce(factor) if factor > 1 else gray
+        return np.asarray(gray, dtype=np.float32) / 255.0, None
+    rgba = strip.convert("RGBA")
+    a = rgba.getchannel("A")
+    # Average premultiplied values, so transparent pixels' hidden colour does not leak into edges.
+    premultiplied = ImageChops.multiply(rgba.convert("L"), a)
+    if factor > 1:
+        premultiplied, a = premultiplied.reduce(factor), a.reduce(factor)
+    return np.asarray(premultiplied, dtype=np.float32) / 255.0, np.asarray(a, dtype=np.float32) / 255.0
+
+
+def gray_of(image: Image.Image, name: str) -> tuple[np.ndarray, int]:
+    """(float32 (H, W) in 0..1 at most WORK_SIDE on its longest side, transparency composited;
+    the reduction factor)."""
+    plane, alpha = _plane_mode(image)
+    scale = wide_scale(image) if plane == "F" else 255.0
+    factor = math.ceil(max(image.size) / WORK_SIDE)
+    step = STRIP_ROWS * factor  # input rows per strip: a multiple of factor, so blocks align
+    grays, alphas = [], []
+    for top in range(0, image.height, step):
+        strip = image.crop((0, top, image.width, min(image.height, top + step)))
+        g, a = _strip_planes(strip, plane, alpha, factor, scale, name)
+        grays.append(g)
+        alphas.append(a)
+    g = np.concatenate(grays)
+    if not alpha or alphas[0] is None:
+        return g, factor
+    a = np.concatenate(alphas)
+    if a.min() == 1.0:
+        return g, factor  # declared transparency, but every pixel is opaque
+    return _composite(np.clip(g / np.maximum(a, 1e-6), 0, 1), a), factor
+
+
+def _composite(g: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Flatten gray `g` with alpha `a` onto a backdrop chosen so that the digit stays visible."""
+    visible = a > 0.5
+    if not visible.any():
+        return np.zeros_like(g)  # fully transparent: nothing to see
+    if visible.mean() < 0.5:
+        # Mostly transparent: the opaque pixels are the strokes (a drawing on a transparent canvas).
+        # Put them on the opposite tone, whatever colour the transparent pixels secretly hold.
+        stroke = float((a * g).sum() / a.sum())
+        backdrop = 1.0 if stroke < 0.5 else 0.0
+    else:
+        # Mostly opaque: the opaque pixels are the paper; fill the holes with the paper's tone.
+        backdrop = median(sample(g)[sample(visible)])
+    return a * g + (1 - a) * backdrop
+
+
+def background(x: np.ndarray) -> np.ndarray:
+    """The local paper level of `x` (ink bright): a low percentile per block, the minimum over each
+    block's neighbours (a block wholly inside a thick stroke has no paper), interpolated smoothly."""
+    h, w = x.shape
+    b = max(2, math.ceil(max(h, w) / BLOCKS))
+    gh, gw = math.ceil(h / b), math.ceil(w / b)
+    padded = pad(x, (0, gh * b - h), (0, gw * b - w), edge=True)
+    # Every s-th pixel of a block along both axes, at most about 16x16 of them: plenty for the
+    # percentile of the paper, and sorting them all took most of the time on big images.
+    s = max(1, b // 16)
+    blocks = np.sort(padded.reshape(gh, b, gw, b)[:, ::s, :, ::s].transpose(0, 2, 1, 3).reshape(gh, gw, -1))
+    low = quantile_sorted(blocks, 0.1).astype(np.float32)
+    p = pad(low, (1, 1), (1, 1), edge=True)
+    low = np.min([p[i:i + gh, j:j + gw] for i in range(3) for j in range(3)], axis=0)
+    # Pillow's BILINEAR resize by b (to (gw * b, gh * b)) cropped to (h, w), 2.5x faster; and no
+    # matrix product, whose BLAS threads would spin on the other core.
+    iy, jy, fy = _interpolation(gh, b, h)
+    rows = low[iy] + fy[:, None] * (low[jy] - low[iy])
+    ix, jx, fx = _interpolation(gw, b, w)
+    # (h, w) each. ix and jx never decrease, so the gathers rows[:, ix] are repeats: 2.5x faster.
+    left = np.repeat(rows, np.bincount(ix, minlength=gw), axis=1)
+    out = np.repeat(rows, np.bincount(jx, minlength=gw), axis=1)
+    out -= left
+    out *= fx
+    out += left
+    return out
+
+
+def _interpolation(n: int, b: int, keep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the first `keep` of n * b samples upscaled from n: the input pixels i and j each lies
+    between and the weight of j, pixel centres aligned and edge pixels held, as Pillow does."""
+    at = (np.arange(keep, dtype=np.float32) + 0.5) / b - 0.5  # in input pixel coordinates
+    i = np.clip(np.floor(at), 0, n - 1).astype(np.intp)
+    return i, np.minimum(i + 1, n - 1), np.clip(at - i, 0, 1).astype(np.float32)
+
+
+def ink_of_gray(g: np.ndarray) -> np.ndarray | None:
+    """Ink in 0..1 per pixel (0: paper) of a gray image, or None when there is no ink to speak of."""
+    light = box_mean(g, 1)
+    levels = np.sort(sample(light), axis=None)
+    typical, lo, hi = levels[levels.size // 2], quantile_sorted(levels, 0.001), quantile_sorted(levels, 0.999)
+    if max(typical - lo, hi - typical) < MIN_CONTRAST:  # ink on under 0.1% of the image: use extremes
+        lo, hi = float(light.min()), float(light.max())
+    dark_ink = typical - lo > hi - typical  # the ink is the tone far from the typical (paper) tone
+    x = 1.0 - g if dark_ink else g
+    bg = background(x)
+    ink = x - bg
+    if dark_ink:  # shadows dim paper and ink alike: measure ink relative to the local paper
+        ink /= np.maximum(1.0 - bg, 0.2)
+    ink = box_mean(ink, denoise_radius(g.shape))
+    ink -= median(sample(ink))  # the typical pixel is paper: make paper 0
+    sigma = noise(ink)
+    # Detection looks at 3x3 means, whose noise is a third of a pixel's: pure noise then peaks near
+    # 5 of its sigmas over a whole image, where a digit's strokes stand far above NOISE_FACTOR.
+    smooth = box_mean(ink, 1)
+    contrast = float(smooth.max())
+    if contrast < max(MIN_CONTRAST, NOISE_FACTOR * noise(smooth)):
+        return None
+    low = max(LOW * contrast, 3 * sigma)
+    high = max(HIGH * contrast, low + 0.05)
+    return np.clip((ink - low) / (high - low), 0, 1).astype(np.float32)
+
+
+def denoise_radius(shape: tuple[int, ...]) -> int:
+    """Box-blur radius that tames pixel noise in large images: 0 below 200 px, 2 at 512 px."""
+    return max(shape) // 200
+
+
+def noise(x: np.ndarray) -> float:
+    """Standard deviation of the paper's noise, robustly: 1.4826 x the median absolute deviation."""
+    x = sample(x)
+    return 1.4826 * median(np.abs(x - median(x)))
+
+
+def find_ink(image: Image.Image, name: str) -> Ink | None:
+    """The ink map of a decoded image, or None when it holds no ink (blank, uniform, pure noise)."""
+    g, factor = gray_of(image, name)
+    ink = ink_of_gray(g)
+    if ink is None or not ink.any():
+        return None
+    return Ink(ink, factor, denoise_radius(g.shape))

@@ -1,0 +1,84 @@
+"""What `--resume` restores: the epochs done, the metrics rows, the best validation accuracy, the
+weights and the optimizer state, all read back from a run's last.safetensors and checked."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import checkpoints
+from .config import TrainConfig, flag
+from .errors import DigitrecError
+from .optim import load_optimizer_tensors
+
+# Flags that may differ on --resume: they change neither the numbers a run computes nor its recipe.
+# More --epochs extends the run: the learning-rate schedule is recomputed over the new total.
+RESUMABLE = ("epochs", "threads", "quiet")
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0  # epochs finished
+    rows: list[dict[str, Any]] = field(default_factory=list)  # metrics.csv so far
+    best_val_acc: float = -1.0
+    model_state: dict[str, torch.Tensor] | None = None
+    optimizer_state: dict[str, torch.Tensor] | None = None
+
+    def resume_fields(self) -> dict[str, Any]:
+        """What last.safetensors holds beyond an ordinary checkpoint's metadata."""
+        return {"rows": self.rows, "best_val_acc": self.best_val_acc}
+
+    def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        """Load the saved weights and optimizer state (nothing when starting fresh)."""
+        if self.model_state is None:
+            return
+        try:
+            model.load_state_dict(self.model_state)
+            load_optimizer_tensors(optimizer, self.optimizer_state or {})
+        except (RuntimeError, ValueError, KeyError) as err:
+            raise DigitrecError("last.safetensors", f"its weights or optimizer state do not fit the run "
+                                f"({str(err).strip().splitlines()[0][:120]})", "start a new run",
+                                kind="bad-model") from None
+        self.model_state = self.optimizer_state = None  # the model holds them now
+
+    @classmethod
+    def from_run(cls, run_dir: Path, changes: dict[str, Any]) -> tuple[TrainConfig, TrainState]:
+        path = run_dir / "last.safetensors"
+        if not path.is_file():
+            raise DigitrecError(str(path), "no such checkpoint", "pass the run directory of an interrupted "
+                                "`digitrec train` (it holds last.safetensors)", kind="not-found")
+        metadata, model_state, optimizer_state = checkpoints.load(path)
+        cfg = TrainConfig.from_dict(metadata.get("config", {})).replace(out=str(run_dir))
+        cfg = _apply_changes(cfg, changes)
+        rows, best = metadata.get("rows"), metadata.get("best_val_acc", -1.0)
+        epoch = metadata.get("epoch", 0)
+        if not _valid_rows(rows, epoch) or not isinstance(best, (int, float)):
+            raise DigitrecError(str(path), "holds no valid training rows for its epochs (not a `last` checkpoint?)",
+                                "pass the run directory of an interrupted `digitrec train`", kind="bad-model")
+        if epoch >= cfg.epochs:
+            raise DigitrecError(str(run_dir), f"the run already finished all {cfg.epochs} epochs; nothing to resume",
+                                f"pass a larger {flag('epochs')} to train it longer", kind="bad-option")
+        return cfg, cls(epoch, rows, float(best), model_state, optimizer_state)
+
+
+def _apply_changes(cfg: TrainConfig, changes: dict[str, Any]) -> TrainConfig:
+    saved = cfg.to_dict()
+    refused = [name for name, value in changes.items()
+               if name not in RESUMABLE and name in saved and value != saved[name]]
+    if refused:
+        name = refused[0]
+        raise DigitrecError(f"{flag(name)} {changes[name]}", f"cannot change on --resume (the run was started "
+                            f"with {saved[name]!r})", f"only {', '.join(map(flag, RESUMABLE))} may change; "
+                            "start a new run for another recipe")
+    return dataclasses.replace(cfg, **{k: v for k, v in changes.items() if k in RESUMABLE})
+
+
+def _valid_rows(rows: Any, epoch: Any) -> bool:
+    return (isinstance(rows, list) and isinstance(epoch, int) and len(rows) == epoch
+            and all(isinstance(r, dict) and isinstance(r.get("elapsed_seconds"), (int, float))
+                    and math.isfinite(r["elapsed_seconds"]) for r in rows))
