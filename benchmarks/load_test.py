@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import io
 import itertools
 import json
 import multiprocessing
@@ -33,19 +32,11 @@ HOST = "127.0.0.1"
 
 def digit_pngs(count: int, size: int) -> tuple[list[bytes], list[int]]:
     """`count` MNIST test digits as `size`-pixel canvas-like PNGs (black ink on white), with labels."""
-    from PIL import Image
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from fixtures import encode, mnist_on_canvas, mnist_test
 
-    from digitrec.data import embedded_dir, read_verified
-
-    root = embedded_dir()
-    images = read_verified((root / "t10k-images-idx3-ubyte.gz").read_bytes(), "test_images", "t10k")
-    labels = read_verified((root / "t10k-labels-idx1-ubyte.gz").read_bytes(), "test_labels", "t10k")
-    pngs = []
-    for img in images[:count]:
-        buf = io.BytesIO()
-        Image.fromarray(255 - img).resize((size, size), Image.BILINEAR).save(buf, "PNG")
-        pngs.append(buf.getvalue())
-    return pngs, [int(y) for y in labels[:count]]
+    pngs = [encode(mnist_on_canvas(i, (size, size), (0, 0), scale=size // 28)) for i in range(count)]
+    return pngs, [int(y) for y in mnist_test()[1][:count]]
 
 
 def http_request(png: bytes, form: str, port: int) -> bytes:

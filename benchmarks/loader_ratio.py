@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from digitrec.config import MNIST_MEAN, MNIST_STD, preset_config
-from digitrec.data import load_mnist
+from digitrec.config import preset_config
+from digitrec.data import MNIST_NORMALIZATION, load_mnist
 from digitrec.optim import make_optimizer
 from digitrec.training import train
 
@@ -40,7 +40,7 @@ class TutorialMNIST(Dataset):
 
     def __getitem__(self, i):
         x = torch.from_numpy(self.images[i]).float().div(255).unsqueeze(0)
-        return (x - MNIST_MEAN) / MNIST_STD, int(self.labels[i])
+        return MNIST_NORMALIZATION(x), int(self.labels[i])
 
 
 def tutorial_convnet_bn() -> nn.Module:

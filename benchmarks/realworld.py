@@ -15,11 +15,11 @@ import io
 import time
 
 import numpy as np
-from digitrec.predict import thumbnail
 from PIL import Image
 
 from digitrec import Recognizer
 from digitrec.errors import DigitrecError
+from digitrec.plots import thumbnail
 from realworld_data import CATEGORIES, Sample, make_set  # this folder is on sys.path when run as a script
 
 

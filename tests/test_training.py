@@ -105,14 +105,79 @@ def test_timing_the_precisions_leaves_the_model_and_the_random_stream_alone():
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_best_checkpoint_is_chosen_on_the_validation_split_never_the_test_set(tmp_path):
-    result = train(TrainConfig(**{**QUICK, "val_size": 5000, "epochs": 2}, out=str(tmp_path)))
+def test_best_checkpoint_is_chosen_on_the_validation_split_never_the_test_set(tmp_path, monkeypatch):
+    """Validation peaks at epoch 2, test at epoch 3: best.safetensors must hold epoch 2."""
+    from digitrec import training
+
+    real_evaluate = training.evaluate
+    scores = {"val": iter([0.5, 0.9, 0.7]), "test": iter([0.6, 0.7, 0.95])}
+
+    def scripted(model, images, labels, cfg, spec, bf16):
+        loss, _ = real_evaluate(model, images, labels, cfg, spec, bf16)  # the real pass, a scripted score
+        return loss, next(scores["val" if len(images) == cfg.val_size else "test"])
+
+    monkeypatch.setattr(training, "evaluate", scripted)
+    result = train(TrainConfig(**{**QUICK, "val_size": 5000, "epochs": 3}, out=str(tmp_path)))
+    assert [r["val_acc"] for r in result.rows] == [0.5, 0.9, 0.7]
+    assert [r["test_acc"] for r in result.rows] == [0.6, 0.7, 0.95]
     best = checkpoints.read_metadata(tmp_path / "best.safetensors")
-    rows = result.rows
-    assert all(0 < r["val_acc"] <= 1 for r in rows)
-    best_epoch = max(rows, key=lambda r: r["val_acc"])["epoch"]
-    assert best["epoch"] == best_epoch
-    assert best["metrics"]["val_acc"] == max(r["val_acc"] for r in rows)
+    assert best["epoch"] == 2 and best["metrics"]["val_acc"] == 0.9
+    assert checkpoints.read_metadata(tmp_path / "last.safetensors")["epoch"] == 3
+    weights_best, weights_last = _weights(tmp_path / "best.safetensors"), _weights(tmp_path / "last.safetensors")
+    assert not all(torch.equal(weights_best[k], weights_last[k]) for k in weights_best)
+
+
+@pytest.mark.parametrize("name, expected_class, expected", [
+    ("sgd", torch.optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True)),
+    ("adam", torch.optim.Adam, dict(lr=0.1, betas=(0.9, 0.999), weight_decay=5e-4)),
+    ("adamw", torch.optim.AdamW, dict(lr=0.1, betas=(0.9, 0.999), weight_decay=5e-4)),
+    ("adadelta", torch.optim.Adadelta, dict(lr=0.1, weight_decay=5e-4)),
+])
+def test_the_optimizer_is_the_one_the_config_names(name, expected_class, expected):
+    optimizer = make_optimizer(TrainConfig(optimizer=name), models.build("mlp").parameters())
+    assert type(optimizer) is expected_class
+    for key, value in expected.items():
+        assert optimizer.defaults[key] == value, key
+    plain = make_optimizer(TrainConfig(optimizer="sgd", momentum=0.0), models.build("mlp").parameters())
+    assert plain.defaults["nesterov"] is False  # Nesterov needs momentum
+
+
+def test_resume_with_more_epochs_extends_the_run_and_refuses_other_changes(tmp_path):
+    cfg = TrainConfig(**{**QUICK, "epochs": 1, "train_limit": 1000}, out=str(tmp_path))
+    train(cfg)
+    with pytest.raises(DigitrecError, match="already finished all 1 epochs; nothing to resume"):
+        resume(tmp_path, {"quiet": True})
+    with pytest.raises(DigitrecError, match=r"--lr 0.5: cannot change on --resume \(the run was started with 0.1\)"):
+        resume(tmp_path, {"lr": 0.5, "epochs": 2})
+    resume(tmp_path, {"model": "digitnet-s", "epochs": 2, "quiet": True})  # the same value is no change
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert checkpoints.read_metadata(tmp_path / "last.safetensors")["config"]["epochs"] == 2
+
+
+def test_resume_of_a_checkpoint_without_its_rows_is_one_line(tmp_path):
+    train(TrainConfig(**{**QUICK, "epochs": 1, "train_limit": 1000}, out=str(tmp_path)))
+    (tmp_path / "best.safetensors").replace(tmp_path / "last.safetensors")  # an ordinary checkpoint
+    with pytest.raises(DigitrecError, match="no valid training rows"):
+        resume(tmp_path, {"epochs": 3})
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(epochs=0), "--epochs 0: must be between 1"), (dict(epochs=-1), "--epochs -1"),
+    (dict(lr=-0.1), "--lr -0.1: must be positive"), (dict(batch_size=0), "--batch-size 0"),
+    (dict(batch_size=-8), "--batch-size -8"), (dict(weight_decay=-1.0), "--weight-decay -1.0"),
+    (dict(label_smoothing=5.0), "--label-smoothing 5.0"), (dict(momentum=-0.5), "--momentum -0.5"),
+    (dict(momentum=1.5), "--momentum 1.5"), (dict(step_size=0), "--step-size 0"),
+    (dict(warmup=float("nan")), "--warmup nan"), (dict(label_smoothing=float("nan")), "--label-smoothing nan"),
+    (dict(lr=float("inf")), "--lr inf"), (dict(aug_strength=-1.0), "--aug-strength -1.0"),
+    (dict(seed=-1), "--seed -1"), (dict(optimizer="rmsprop"), "--optimizer 'rmsprop'"),
+    (dict(epochs="3"), "--epochs '3': must be an integer"), (dict(val_size=60000), "--val-size 60000"),
+])
+def test_every_bad_training_value_is_one_line_naming_its_flag(change, words):
+    with pytest.raises(DigitrecError) as info:
+        TrainConfig(**change)
+    assert str(info.value).startswith(words) and "\n" not in str(info.value)
+    assert info.value.kind == "bad-option"
 
 
 def test_checkpoint_round_trip_rebuilds_the_same_model(tmp_path):

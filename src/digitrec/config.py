@@ -96,7 +96,8 @@ def _check_type(f: dataclasses.Field, value: Any) -> None:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         ok = True  # JSON writes 1.0 as 1 in some tools
     if not ok:
-        raise option_error(flag(f.name), repr(value), f"a {kind.__name__}")
+        raise option_error(flag(f.name), repr(value), {int: "an integer", float: "a number", str: "a string",
+                                                       bool: "true or false"}[kind])
     if f.metadata.get("choices") and value not in f.metadata["choices"]:
         raise option_error(flag(f.name), repr(value), "one of " + ", ".join(f.metadata["choices"]))
 
