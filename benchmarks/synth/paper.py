@@ -165,7 +165,7 @@ def field_noise(rng: np.random.Generator, shape: tuple[int, int], cells: int) ->
     return np.asarray(grid.resize((shape[1], shape[0]), Image.Resampling.BICUBIC), np.float32)
 
 
-def finish_scan(page: Page, rng: np.random.Generator, texture: float = 0.02) -> np.ndarray:
+def finish_scan(page: Page, rng: np.random.Generator, texture: float = 0.02, blur: bool = True) -> np.ndarray:
     """A scanner's or a flatbed phone app's view of a page: paper texture (`texture`: its depth), a little
     unevenness, sensor noise, and the slight softness of the optics. Returns uint8 RGB."""
     h, w = page.rgb.shape[:2]
@@ -174,7 +174,7 @@ def finish_scan(page: Page, rng: np.random.Generator, texture: float = 0.02) -> 
         + texture * 0.6 * rng.standard_normal((h, w), dtype=np.float32)
     rgb = rgb * gain[..., None] + rng.normal(0, rng.uniform(0.003, 0.015), (h, w, 1)).astype(np.float32)
     image = Image.fromarray(np.rint(np.clip(rgb, 0, 1) * 255).astype(np.uint8))
-    if rng.random() < 0.5:
+    if blur and rng.random() < 0.5:
         from PIL import ImageFilter
 
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))

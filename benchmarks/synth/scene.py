@@ -127,3 +127,79 @@ def photo_page(rng: np.random.Generator, items: list[Item], paper_colour: np.nda
     page = paper.blank(size, paper_colour)
     return page, h_fp, offset, {"photo_target": [round(float(t) / f, 2) for t, f in zip(target, frame,
                                                                                                  strict=True)]}
+
+
+PAD_STYLES = ("pad-dark", "pad-light", "pad-transparent")
+
+
+def pad_size(rng: np.random.Generator, wide: bool = True) -> tuple[int, int]:
+    """A web drawing pad's canvas (w, h): about 3:1 for numbers (600x200 to 900x300), else square-ish."""
+    if wide:
+        w = int(rng.integers(540, 961))
+        return w, int(w / rng.uniform(2.6, 3.4))
+    side = int(rng.choice([200, 256, 280, 300, 400, 480, 512]))
+    return side, int(side * rng.choice([1.0, 1.0, 0.75, 1.25]))
+
+
+def pad(items: list[Item], canvas: tuple[int, int], style: str, rng: np.random.Generator,
+        offset: tuple[float, float]) -> tuple[bytes, str, tuple, dict]:
+    """A drawing pad's export: exact colours, no noise. "pad-dark": dark strokes on white; "pad-light":
+    light on black; "pad-transparent": RGBA PNG, opaque strokes, the transparent pixels holding whatever
+    colour the canvas held (black, white, the stroke's, or another)."""
+    dark = np.clip(rng.uniform(0, 0.12) + rng.normal(0, 0.02, 3), 0, 1)
+    light = np.ones(3) if rng.random() < 0.7 else np.clip(1 - rng.uniform(0, 0.06) + rng.normal(0, 0.005, 3), 0, 1)
+    page = paper.blank(canvas, np.zeros(3) if style != "pad-dark" else light)
+    if style == "pad-dark":
+        ink_items(page, items, offset, dark, over=True)
+        return encode(page.rgb, "PNG"), "PNG", page.boxes(), {"pad": style}
+    ink_items(page, items, offset, np.ones(3), over=True)  # white on black: channel 0 is the alpha
+    if style == "pad-light":
+        rgb = np.rint(page.rgb * (light / np.ones(3))).astype(np.uint8)
+        return encode(rgb, "PNG"), "PNG", page.boxes(), {"pad": style}
+    alpha = page.rgb[..., :1]
+    stroke = np.rint(dark * 255).astype(np.uint8)
+    hidden_name = str(rng.choice(["black", "white", "stroke", "other"]))
+    hidden = {"black": np.zeros(3), "white": np.ones(3), "stroke": dark, "other": rng.uniform(0, 1, 3)}[hidden_name]
+    rgb = np.where(alpha > 0, stroke, np.rint(hidden * 255).astype(np.uint8)).astype(np.uint8)
+    return encode(np.dstack([rgb, alpha]), "PNG"), "PNG", page.boxes(), {"pad": style, "hidden_rgb": hidden_name}
+
+
+def on_paper(items: list[Item], rng: np.random.Generator, height: float, kind: str = "plain",
+             margin: tuple[float, float] = (0.15, 0.8), crisp: bool = False) -> tuple[bytes, str, tuple, dict]:
+    """`items` written on paper ("plain", "ruled" or "squared"), cropped with margins of `margin` times the
+    height, scanned. `crisp`: PNG and no blur (gaps of a pixel must survive)."""
+    paper_colour, paper_name = pick_paper(rng)
+    ink, ink_name = pick_ink(rng, "dark" if rng.random() < 0.8 else "coloured")
+    rect = union([i.rect for i in items])
+    m = rng.uniform(*margin, 4) * height
+    x0, y0 = int(np.floor(rect[0] - m[0])), int(np.floor(rect[1] - m[1]))
+    size = (int(rect[2] + m[2]) - x0, int(rect[3] + m[3]) - y0)
+    page = paper.blank(size, paper_colour)
+    offset = (-x0, -y0)
+    digits = [i for i in items if i.digit] or items
+    target = union([(i.rect[0] - x0, i.rect[1] - y0, i.rect[2] - x0, i.rect[3] - y0) for i in digits])
+    info = {"paper": paper_name, "ink": ink_name, **rule(page, rng, kind, target, height)}
+    ink_items(page, items, offset, ink)
+    if crisp:
+        pixels = paper.finish_scan(page, rng, 0.01, blur=False)
+        return encode(pixels, "PNG"), "PNG", page.boxes(), info
+    data, fmt, boxes, more = finish(page, rng, rng.uniform(0.01, 0.03))
+    return data, fmt, boxes, {**info, **more}
+
+
+def photographed(items: list[Item], rng: np.random.Generator, frame: tuple[int, int], height: float,
+                 kind: str = "plain", ink_kind: str = "dark") -> tuple[bytes, str, tuple, dict]:
+    """`items` (sized for a frame of (w, h) px) written on paper ("plain", "ruled", "squared") in ink of
+    `ink_kind`, photographed with a phone."""
+    paper_colour, paper_name = pick_paper(rng)
+    ink, ink_name = pick_ink(rng, ink_kind)
+    page, h_fp, offset, info = photo_page(rng, items, paper_colour, frame)
+    digits = [i for i in items if i.digit] or items
+    target = union([(i.rect[0] + offset[0], i.rect[1] + offset[1], i.rect[2] + offset[0], i.rect[3] + offset[1])
+                    for i in digits])
+    info.update(paper=paper_name, ink=ink_name, **rule(page, rng, kind, target, height))
+    ink_items(page, items, offset, ink)
+    if rng.random() < 0.4:
+        info.update(photo.desk_edge(page, h_fp, frame, rng))
+    data, fmt, boxes, more = finish_photo(page, h_fp, frame, rng)
+    return data, fmt, boxes, {**info, **more}
