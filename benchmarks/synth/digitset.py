@@ -76,7 +76,7 @@ def _sliver(rng: np.random.Generator, writer, label: str, main: Item, height: fl
     return items, tuple(rect)
 
 
-def _box(rng: np.random.Generator, main: Rect, height: float) -> tuple[list[Item], Rect, dict]:
+def printed_box(rng: np.random.Generator, main: Rect, height: float) -> tuple[list[Item], Rect, dict]:
     """A printed box around the digit, and a crop that sometimes runs along or through its border."""
     thickness = rng.uniform(1, 4)
     x0, y0, x1, y1 = _grow(main, _margins(rng, height, 0.03, 0.5))
@@ -95,7 +95,7 @@ def _bar(w: float, h: float) -> np.ndarray:
 FIELD_LABELS = ["Amount", "Date", "Qty", "No.", "Code", "Tel.", "Postcode", "Total", "ID", "Age", "Ref", "Score"]
 
 
-def _cells(rng: np.random.Generator, main: Rect, height: float) -> tuple[list[Item], Rect, dict]:
+def form_cells(rng: np.random.Generator, main: Rect, height: float) -> tuple[list[Item], Rect, dict]:
     """A form's row of cells (boxes, a comb, or separate boxes), the digit in one of them, and a crop showing
     neighbouring cells; sometimes a printed field label above."""
     style = str(rng.choice(["boxes", "comb", "separate"]))
@@ -176,10 +176,10 @@ def make_digit(category: str, index: int, seed: int) -> Sample:
     crop = _grow(main.rect, _margins(rng, height, 0.06, 0.5) if rng.random() < 0.65
                  else _margins(rng, height, 0.4, 1.2))
     if cond["frame"] == "box":
-        prints, crop, more = _box(rng, main.rect, height)
+        prints, crop, more = printed_box(rng, main.rect, height)
         info.update(more)
     elif cond["frame"] == "cells":
-        prints, crop, more = _cells(rng, main.rect, height)
+        prints, crop, more = form_cells(rng, main.rect, height)
         info.update(more)
     if cond["crop"] == "sliver":
         neighbours, crop = _sliver(rng, writer, label, main, height)

@@ -114,7 +114,7 @@ def ruled(page: Page, rng: np.random.Generator, spacing: float, through: float) 
     thickness, strength = rng.uniform(1, 3), rng.uniform(0.6, 1.0)
     for k in range(-int(through / spacing) - 1, int((page.size[1] - through) / spacing) + 2):
         line(page, False, through + k * spacing, thickness, colour, strength=strength)
-    info = {"paper": "ruled", "spacing": round(spacing, 1), "rule_px": round(thickness, 1)}
+    info = {"ruling": "ruled", "spacing": round(spacing, 1), "rule_px": round(thickness, 1)}
     if rng.random() < 0.35:
         x = rng.uniform(0.05, 0.95) * page.size[0]
         red = jitter(rng, (0.9, 0.45, 0.5))
@@ -137,7 +137,7 @@ def squared(page: Page, rng: np.random.Generator, spacing: float, origin: tuple[
             heavy = major and k % 5 == 0
             line(page, vertical, o + k * spacing, thickness * (1.8 if heavy else 1), colour,
                  strength=min(1.0, strength * (1.4 if heavy else 1)))
-    return {"paper": "graph" if major else "squared", "spacing": round(spacing, 1), "rule_px": round(thickness, 1)}
+    return {"ruling": "graph" if major else "squared", "spacing": round(spacing, 1), "rule_px": round(thickness, 1)}
 
 
 def outline(size: tuple[int, int], thickness: float, radius: float = 0.0) -> np.ndarray:

@@ -116,9 +116,11 @@ def _light(rng: np.random.Generator, frame: tuple[int, int]) -> tuple[np.ndarray
         if rng.random() < 0.6:
             phi = rng.uniform(0, 2 * np.pi)
             s = np.cos(phi) * (x - 0.5) + np.sin(phi) * (y - 0.5) - rng.uniform(0.1, 0.45)
-        else:
-            bx, by, r = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.2, 0.5)
-            s = r - np.hypot(x - bx, (y - by) * h / w)
+        else:  # an object's shadow coming in from an edge (a hand, the phone), not a blob in the middle
+            side = rng.integers(4)
+            along, r = rng.uniform(0.1, 0.9), rng.uniform(0.2, 0.45)
+            bx, by = [(along, -0.1), (1.1, along), (along, 1.1), (-0.1, along)][side]
+            s = r - np.hypot((x - bx) * rng.uniform(0.5, 1.5), (y - by) * h / w)
         shadow = depth / (1 + np.exp(-s / soft))
         gain *= 1 - shadow[..., None] * np.array([1.0, 0.95, 0.8])  # shadows lose more red than blue
         info["shadow"] = round(depth, 2)

@@ -114,7 +114,7 @@ def photo_page(rng: np.random.Generator, items: list[Item], paper_colour: np.nda
     """Plan a photo of `items` in a frame of (w, h) px: (blank page, frame -> page homography, scene -> page
     offset, info). The items land anywhere but the very middle, wholly inside the frame."""
     h_fp, size = photo.plan(rng, frame)
-    x0, y0, x1, y1 = union([i.rect for i in items])
+    x0, y0, x1, y1 = union([i.rect for i in items]) if items else (0.0, 0.0, 1.0, 1.0)
     half = np.array([(x1 - x0) / 2, (y1 - y0) / 2]) / frame + 0.04
     lo, hi = np.maximum(0.15, half), np.minimum(0.85, 1 - half)
     for _ in range(8):  # off-centre: redraw what falls in the middle tenth
@@ -196,8 +196,8 @@ def photographed(items: list[Item], rng: np.random.Generator, frame: tuple[int, 
     page, h_fp, offset, info = photo_page(rng, items, paper_colour, frame)
     digits = [i for i in items if i.digit] or items
     target = union([(i.rect[0] + offset[0], i.rect[1] + offset[1], i.rect[2] + offset[0], i.rect[3] + offset[1])
-                    for i in digits])
-    info.update(paper=paper_name, ink=ink_name, **rule(page, rng, kind, target, height))
+                    for i in digits]) if items else (offset[0], offset[1], offset[0] + height, offset[1] + height)
+    info.update({"paper": paper_name, "ink": ink_name, **rule(page, rng, kind, target, height)})
     ink_items(page, items, offset, ink)
     if rng.random() < 0.4:
         info.update(photo.desk_edge(page, h_fp, frame, rng))

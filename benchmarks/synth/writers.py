@@ -34,7 +34,7 @@ class Writer:
     aspect: float  # width scale of the skeletons
     wobble: float  # amplitude of the smooth deformation, in units of the glyph height
     pen: float  # pen width / glyph height
-    rounds: int  # corner smoothing passes: 1 sharp, 4 round
+    rounds: int  # corner smoothing passes: 1 sharp, 4 round (-1: none, for shapes)
     font: str | None = None  # file name, for source "font"
 
     def style(self, key: str, count: int) -> int:
@@ -78,6 +78,15 @@ def _resample(points: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([np.interp(t, s, points[:, 0]), np.interp(t, s, points[:, 1])], 1), t / s[-1]
 
 
+def _split(points: np.ndarray, longest: float) -> np.ndarray:
+    """The polyline with every segment longer than `longest` cut into equal pieces (corners kept)."""
+    out = [points[:1]]
+    for a, b in zip(points[:-1], points[1:], strict=True):
+        n = max(1, int(np.ceil(np.hypot(*(b - a)) / longest)))
+        out.append(a + (b - a) * (np.arange(1, n + 1) / n)[:, None])
+    return np.concatenate(out)
+
+
 def _deform(strokes: list[np.ndarray], writer: Writer, rng: np.random.Generator, angle: float) -> list[np.ndarray]:
     """The writer's slant and aspect, a small turn (degrees), and a smooth random deformation of the glyph
     (three plane waves of about one cycle per glyph height: a hand's wobble, not noise)."""
@@ -85,7 +94,7 @@ def _deform(strokes: list[np.ndarray], writer: Writer, rng: np.random.Generator,
     c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
     out = []
     for stroke in strokes:
-        p = stroke.copy()
+        p = _split(stroke, 0.3)  # long straight segments bend with the wobble too
         p[:, 0] = p[:, 0] * writer.aspect + writer.slant * (1 - p[:, 1])
         p = p @ np.array([[c, s], [-s, c]])
         for freq, phase, direction in waves:
@@ -111,10 +120,10 @@ def draw_strokes(glyph: Glyph, writer: Writer, height: float, rng: np.random.Gen
     for p in strokes:
         p = (p - lo) * scale + width * ss + 2
         if mouse:  # a pad records the pointer every few px, a little off the intended path
-            p, _ = _resample(_chaikin(p, 2), rng.uniform(6, 14) * ss)
+            p, _ = _resample(_chaikin(p, min(2, writer.rounds + 1)), rng.uniform(6, 14) * ss)
             p[1:-1] += rng.normal(0, 0.6 * ss, p[1:-1].shape)
         else:
-            p = _chaikin(p, writer.rounds + 1)
+            p = _chaikin(p, writer.rounds + 1)  # rounds -1: sharp corners (shapes)
         r0 = width * ss / 2
         q, t = _resample(p, max(0.5, r0 / 4))
         if mouse:
