@@ -85,7 +85,7 @@ def printed_box(rng: np.random.Generator, main: Rect, height: float) -> tuple[li
     outside = rng.uniform(0.0, 0.3, 4) * height
     cut = rng.random(4) < 0.25
     outside[cut] = rng.uniform(-thickness, 0.5, int(cut.sum()))
-    return [border], _grow((x0, y0, x1, y1), outside), {"box_px": round(thickness, 1), "rounded": radius > 0}
+    return [border], _grow((x0, y0, x1, y1), outside), {"box_px": round(thickness, 1), "rounded": bool(radius > 0)}
 
 
 def _bar(w: float, h: float) -> np.ndarray:

@@ -23,7 +23,7 @@ def train() -> tuple[np.ndarray, np.ndarray]:
 
 @cache
 def typical(digit: int) -> np.ndarray:
-    """Indices into the train split of the typical images of `digit` (about 45% of them)."""
+    """Indices into the train split of the typical images of `digit` (about 40% of them)."""
     images, labels = train()
     index = np.flatnonzero(labels == digit)
     x = images[index].reshape(len(index), -1).astype(np.float32)
@@ -34,7 +34,7 @@ def typical(digit: int) -> np.ndarray:
     # Correlation with the (blurry) mean favours bold digits; drop the boldest quarter too, whose holes
     # close up when drawn as ink.
     ink = (images[index] > 128).reshape(len(index), -1).mean(1)
-    return index[(score >= np.quantile(score, 0.4)) & (ink <= np.quantile(ink, 0.75))]
+    return index[(score >= np.quantile(score, 0.5)) & (ink <= np.quantile(ink, 0.75))]
 
 
 def as_ink(image: np.ndarray, height: float, rng: np.random.Generator, pen: float = 0.09) -> np.ndarray:
