@@ -204,7 +204,8 @@ def make_digit(category: str, index: int, seed: int) -> Sample:
             info.update(photo.desk_edge(page, h_fp, frame, rng))
         data, fmt, boxes, more = scene.finish_photo(page, h_fp, frame, rng)
     else:
-        data, fmt, boxes, more = scene.finish(page, rng, 0.05 if paper_name == "kraft" else rng.uniform(0.01, 0.03))
+        data, fmt, boxes, more = scene.finish(page, rng, 0.05 if paper_name == "kraft" else rng.uniform(0.01, 0.03),
+                                              turn=cond["crop"] != "tight")
     info.update(more)
     return Sample(data, fmt, "digit", category, label, boxes, info)
 

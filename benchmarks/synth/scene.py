@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from . import paper, photo
 from .paper import INKS, PAPERS, Page, jitter
@@ -92,11 +93,34 @@ def ink_items(page: Page, items: list[Item], offset: tuple[float, float], colour
                  over=over)
 
 
-def finish(page: Page, rng: np.random.Generator, texture: float = 0.02) -> tuple[bytes, str, tuple, dict]:
-    """A page as a scan or a crop someone saved: (file bytes, format, boxes, info)."""
+def skew(page: Page, rng: np.random.Generator) -> tuple[Page, tuple, float]:
+    """The page turned a little about its centre (a scan is never quite square to the paper): (turned page,
+    boxes after the turn, degrees). The corners it uncovers take the paper's colour."""
+    degrees = float(rng.normal(0, 1.5))
+    w, h = page.size
+    a = np.radians(degrees)
+    c, s = np.cos(a), np.sin(a)
+    # output px -> page px: turn about the centre
+    h_fp = np.array([[c, -s, w / 2 - c * w / 2 + s * h / 2], [s, c, h / 2 - s * w / 2 - c * h / 2], [0, 0, 1]])
+    fill = tuple(int(v) for v in page.rgb[0, 0])
+    rgb = Image.fromarray(page.rgb).transform((w, h), Image.Transform.PERSPECTIVE, tuple(h_fp.ravel()[:8]),
+                                               Image.Resampling.BILINEAR, fillcolor=fill)
+    return Page(np.asarray(rgb).copy()), photo.warp_boxes(page, h_fp, (w, h)), degrees
+
+
+def finish(page: Page, rng: np.random.Generator, texture: float = 0.02,
+           turn: bool = True) -> tuple[bytes, str, tuple, dict]:
+    """A page as a scan or a crop someone saved, a quarter of them turned a degree or two (unless not
+    `turn`: a crop right to the ink): (file bytes, format, boxes, info)."""
+    boxes, info = page.boxes(), {}
+    if turn and rng.random() < 0.25:
+        page, boxes, degrees = skew(page, rng)
+        info["skew_deg"] = round(degrees, 2)
     pixels = paper.finish_scan(page, rng, texture)
     fmt, quality = scan_format(rng)
-    return encode(pixels, fmt, quality), fmt, page.boxes(), {"quality": quality} if fmt != "PNG" else {}
+    if fmt != "PNG":
+        info["quality"] = quality
+    return encode(pixels, fmt, quality), fmt, boxes, info
 
 
 def finish_photo(page: Page, h_fp: np.ndarray, frame: tuple[int, int], rng: np.random.Generator,

@@ -62,8 +62,8 @@ def shape(rng: np.random.Generator) -> tuple[Glyph, str]:
 def arrow(rng: np.random.Generator) -> tuple[Glyph, str]:
     """A straight or curved arrow pointing anywhere; sometimes two-headed."""
     curved = rng.random() < 0.4
-    if curved:  # at most a half turn: more, with a head, reads as a G or a 6
-        sweep = rng.uniform(60, 180) * rng.choice([-1, 1])
+    if curved:  # a gentle bend: a half turn with a head reads as a C, G, 2 or 6
+        sweep = rng.uniform(40, 110) * rng.choice([-1, 1])
         shaft = arc(0, 0, 1, rng.uniform(0.6, 1.0), 0, sweep)
     else:
         shaft = [(0.0, 0.0), (0.5, rng.normal(0, 0.02)), (1.0, 0.0)]
