@@ -139,6 +139,16 @@ def _stitch(rng: np.random.Generator, mode: str) -> tuple[np.ndarray, list[int]]
     return np.maximum(first, second), [a, b]
 
 
+def _substantial(image: np.ndarray) -> bool:
+    """Enough ink, tall enough, and not one slim stroke: a stroke at any slant reads as 1 (the ratio of the
+    ink's spread across its main axis to along it: MNIST's 1s are under 0.3, other digits over 0.4)."""
+    ys, xs = np.nonzero(image > 100)
+    if len(ys) < 40 or np.ptp(ys) < 10:
+        return False
+    spread = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(np.float64)))
+    return bool(np.sqrt(spread[0] / max(spread[1], 1e-9)) >= 0.4)
+
+
 def recombined(rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """A 28x28 image (white on black) stitched from parts of MNIST train digits, or two overlaid, that
     is not one digit: (image, what it was made of). Candidates are made 16 at a time, the first that
@@ -150,8 +160,7 @@ def recombined(rng: np.random.Generator) -> tuple[np.ndarray, dict]:
             made = _stitch(rng, mode)
             if made is None:
                 continue
-            ink = made[0] > 100
-            if ink.sum() >= 40 and ink.any(1).sum() >= 10 and ink.any(0).sum() >= 11:  # narrow ones read as 1
+            if _substantial(made[0]):
                 batch.append((made[0], {"mode": mode, "from": made[1]}))
         if batch:
             digit = reads_as_digit(np.stack([b[0] for b in batch]))
