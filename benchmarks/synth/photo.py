@@ -134,8 +134,8 @@ def _light(rng: np.random.Generator, frame: tuple[int, int]) -> tuple[np.ndarray
 def shoot(page: Page, h_fp: np.ndarray, frame: tuple[int, int], rng: np.random.Generator,
           grey: bool = False) -> tuple[np.ndarray, tuple[tuple[int, int, int, int], ...], dict]:
     """The page seen through the frame by a phone: (uint8 RGB frame, digit boxes, what was done).
-    Done in PIL's C code where it can be (a 2000 px frame has 3 M pixels): the warp, the upsampling that
-    blurs, the multiply by the light, the noise."""
+    Done in PIL's C code where it can be (a 2000 px frame has 3 M pixels), and mostly at the reduced size
+    the softness asks for: the warp, the multiply by the light, the noise; then the upsampling."""
     # Softness (defocus, shake, the phone's denoising): the page is seen at 1/blur of the frame's resolution,
     # then upsampled. Also the cheap way: PIL's bilinear perspective warp costs 50 ns a pixel.
     blur = max(1.15, rng.uniform(1.5, 2.3) * max(frame) / 1800)
@@ -143,15 +143,17 @@ def shoot(page: Page, h_fp: np.ndarray, frame: tuple[int, int], rng: np.random.G
     scale = np.diag([frame[0] / small[0], frame[1] / small[1], 1.0])
     image = Image.fromarray(page.rgb).transform(small, Image.Transform.PERSPECTIVE, _coeffs(h_fp @ scale),
                                                 Image.Resampling.BILINEAR)
-    image = image.resize(frame, Image.Resampling.BILINEAR)
-    gain, info = _light(rng, frame)
-    light = Image.fromarray(np.rint(np.clip(gain, 0, 1) * 255).astype(np.uint8)).resize(frame,
+    # Light and noise at the small size too (4x fewer pixels): light is smooth, and a phone's noise, after
+    # its denoising, comes in blotches a few px wide anyway.
+    gain, info = _light(rng, small)
+    light = Image.fromarray(np.rint(np.clip(gain, 0, 1) * 255).astype(np.uint8)).resize(small,
                                                                                        Image.Resampling.BILINEAR)
     image = ImageChops.multiply(image, light)
-    sigma = rng.uniform(1.5, 6.0)  # sensor noise, in 0..255 levels: the sum of two uniforms, about Gaussian
-    u = rng.integers(0, 256, (2, frame[1], frame[0]), dtype=np.uint8)
+    sigma = rng.uniform(2.0, 7.0)  # sensor noise, in 0..255 levels: the sum of two uniforms, about Gaussian
+    u = rng.integers(0, 256, (2, small[1], small[0]), dtype=np.uint8)
     noise = (128 + (u[0].astype(np.int16) + u[1] - 255) * (sigma / 104)).astype(np.uint8)
     image = ImageChops.add(image, Image.merge("RGB", [Image.fromarray(noise)] * 3), 1.0, -128)
+    image = image.resize(frame, Image.Resampling.BILINEAR)
     if grey:
         image = image.convert("L").convert("RGB")
     info.update(blur=round(blur, 2), noise=round(sigma, 1))
