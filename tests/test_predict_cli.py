@@ -17,7 +17,7 @@ from digitrec.checkpoints import shipped_checkpoint
 from digitrec.cli.recognize import run_predict
 from fixtures import font_digit, mnist_on_canvas, mnist_test, png_declaring
 
-PREDICTION_KEYS = {"path", "digit", "confidence", "probabilities"}
+PREDICTION_KEYS = {"path", "digit", "verdict", "confidence", "probabilities"}
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,7 @@ def test_prediction_object(recognizer: Recognizer) -> None:
     top = p.top(3)
     assert top[0] == (p.digit, p.confidence) and top[0][1] >= top[1][1] >= top[2][1]
     as_dict = p.to_dict()
-    assert set(as_dict) == {"digit", "confidence", "probabilities"}
+    assert set(as_dict) == {"digit", "verdict", "confidence", "probabilities"} and as_dict["verdict"] == "digit"
     assert json.loads(json.dumps(as_dict)) == as_dict
 
 

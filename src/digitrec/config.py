@@ -49,8 +49,12 @@ class TrainConfig:
     augment: bool = _opt(True, "random affine augmentation of training batches")
     aug_strength: float = _opt(1.0, "scales every augmentation range (1.0: shift 2 px, "
                                "rotation 10 deg, scale 10%, shear 10 deg, stroke width)")
-    val_size: int = _opt(0, "hold out the last N training images to pick the `best` "
-                         "checkpoint (0: `best` is the last epoch)")
+    negatives: float = _opt(0.0, "outlier exposure: this fraction of each batch is generated images "
+                            "that are not one digit (letters, symbols, scribbles, shapes, pairs of "
+                            "digits), learnt as an 11th class 'not a digit' (0: a plain 10-class model)")
+    val_size: int = _opt(5000, "hold out the last N training images to pick the `best` checkpoint "
+                         "and fit the calibration (0: train on all; `best` is the last epoch and the "
+                         "calibration is fitted on augmented training images)")
     train_limit: int = _opt(0, "train on the first N training images only (0: all)")
     seed: int = _opt(0, "random seed (same seed, device and precision give the same numbers)")
     device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
@@ -121,6 +125,7 @@ def _ranges(c: TrainConfig) -> list[tuple[str, Any, bool, str]]:
         ("label_smoothing", c.label_smoothing, _finite(c.label_smoothing) and 0 <= c.label_smoothing < 1,
          "at least 0 and below 1"),
         ("aug_strength", c.aug_strength, _finite(c.aug_strength) and 0 <= c.aug_strength <= 4, "between 0 and 4"),
+        ("negatives", c.negatives, _finite(c.negatives) and 0 <= c.negatives <= 0.5, "between 0 and 0.5"),
         ("val_size", c.val_size, 0 <= c.val_size <= 50_000, "between 0 and 50000"),
         ("train_limit", c.train_limit, 0 <= c.train_limit <= 60_000, "between 0 (all) and 60000"),
         ("seed", c.seed, 0 <= c.seed < 2**31, "between 0 and 2147483647"),
@@ -135,7 +140,7 @@ def _ranges(c: TrainConfig) -> list[tuple[str, Any, bool, str]]:
 # Like every recipe they train under bf16 autocast where that is faster (--precision fp32 for the
 # tutorials' plain float32 arithmetic).
 _TUTORIAL = dict(augment=False, label_smoothing=0.0, weight_decay=0.0, schedule="constant",
-                 nesterov=False, momentum=0.0)
+                 nesterov=False, momentum=0.0, val_size=0)  # the tutorials train on all 60,000
 
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -143,7 +148,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "speedrun": dict(model="digitnet-s", epochs=1, batch_size=64, lr=0.06, augment=False,
                      label_smoothing=0.1, warmup=0.1),
     # The recipe of the shipped model: a 3x3 conv head, longer, augmented for real-world inputs.
-    "shipped": dict(model="digitnet-m", epochs=30, aug_strength=1.25),
+    # It also learns "not a digit" from generated negatives (an eighth of each batch).
+    "shipped": dict(model="digitnet-m", epochs=30, aug_strength=1.25, negatives=0.125),
     # This tutorial feeds raw 0..1 pixels; its lr of 0.8 diverges on standardised ones.
     "tutorial-mlp": dict(_TUTORIAL, model="mlp", optimizer="sgd", lr=0.8, batch_size=64, epochs=5,
                          normalize=False),

@@ -79,6 +79,10 @@ def validate(metadata: Any, source: str) -> dict[str, Any]:
         if not (isinstance(calibration, dict) and _number(calibration.get("temperature"))
                 and low <= calibration["temperature"] <= high):
             raise _fail(source, f"the calibration needs a temperature from {low} to {high}")
+    judgement = metadata.get("judgement")
+    if judgement is not None and not (isinstance(judgement, dict) and _number(judgement.get("threshold"))
+                                      and 0 <= judgement["threshold"] <= 1):
+        raise _fail(source, "the judgement needs a threshold from 0 to 1")
     for key in ("config", "metrics"):
         if not isinstance(metadata.get(key, {}), dict):
             raise _fail(source, f"{key!r} is not a JSON object")

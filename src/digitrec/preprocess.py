@@ -20,6 +20,8 @@ from .images import ImageSource, check_finite, describe, load_image
 from .ink import find_ink, wide_scale
 
 SPECK = 0.05  # blobs with less than 5% of the largest blob's ink are specks (noise, dust)
+NEAR = 0.12  # a blob this close to the digit (a fraction of its size) is part of it
+EDGE_WEIGHT = 0.25  # a blob touching the image's edge weighs this much when the digit is chosen
 # Ink spanning fewer px than this (at analysis resolution, before denoising blurred it) is a dot,
 # not a digit: 3 px, or 1.5% of the image's longest side (8 px on a 512 px image).
 MIN_EXTENT, MIN_EXTENT_FRACTION = 3, 0.015
@@ -65,7 +67,7 @@ def to_mnist(source: ImageSource, name: str | None = None) -> np.ndarray:
 def ink_to_mnist(ink: np.ndarray, blur: int = 0, name: str = "<image>") -> np.ndarray:
     """An ink map (H, W) float in 0..1 holding one digit -> uint8 (28, 28) in MNIST form. `blur`: px
     of smoothing already applied to the map, which widened every blob by that much."""
-    ink = _drop_specks(ink)
+    ink = _select_digit(ink)
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 - 2 * blur
     if extent < max(MIN_EXTENT, MIN_EXTENT_FRACTION * max(ink.shape)):
@@ -101,9 +103,9 @@ def stroke_width(x: np.ndarray) -> float:
     return float(2 * x.sum() / max(float(tv), 1e-6))
 
 
-def _drop_specks(ink: np.ndarray) -> np.ndarray:
-    """Zero every blob with less than SPECK of the largest blob's ink. Blobs are found on a grid of at
-    most 64x64 cells, so strokes a few pixels apart (the bar of a 5) count as one blob."""
+def _components(ink: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """(labels of ink blobs on a grid of at most 64x64 cells, the cell size in px, the cells' ink). On the grid,
+    strokes a few pixels apart (the bar of a 5) are one blob."""
     h, w = ink.shape
     c = max(1, math.ceil(max(h, w) / 64))
     gh, gw = math.ceil(h / c), math.ceil(w / c)
@@ -111,11 +113,42 @@ def _drop_specks(ink: np.ndarray) -> np.ndarray:
     # Sums of c x c cells as sums of c strided slices per axis: 10x faster than summing a reshape.
     cells = sum(cells[i::c] for i in range(c))
     cells = sum(cells[:, j::c] for j in range(c))
-    labels = label_components(cells > 0)
+    return label_components(cells > 0), c, cells
+
+
+def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    """Cells between two boxes (rows y0..y1, columns x0..x1), 0 when they touch or overlap."""
+    return max(0, a[0] - b[1] - 1, b[0] - a[1] - 1, a[2] - b[3] - 1, b[2] - a[3] - 1)
+
+
+def _select_digit(ink: np.ndarray) -> np.ndarray:
+    """The digit among the blobs of an ink map: the heaviest blob and the blobs near it (a 5's flag,
+    a 4 in two strokes). Specks, a printed label above a box, a tick of a form's cell and a sliver
+    of the neighbouring digit at the edge are dropped."""
+    labels, c, cells = _components(ink)
     mass = np.bincount(labels.ravel(), weights=cells.ravel())
-    keep = mass >= SPECK * mass[1:].max()
-    keep[0] = False
-    return ink * np.repeat(np.repeat(keep[labels], c, 0), c, 1)[:h, :w]
+    if len(mass) <= 2:
+        return ink
+    boxes = {}
+    for label in range(1, len(mass)):
+        rows, cols = np.nonzero(labels == label)
+        boxes[label] = (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()))
+    gh, gw = labels.shape
+    # Ink along the image's edge is more often a neighbour's sliver, the paper's edge or a shadow than
+    # the digit: it counts for less when choosing the digit (a tight crop's digit still wins, alone).
+    weight = np.array([1.0] + [EDGE_WEIGHT if (b[0] == 0 or b[2] == 0 or b[1] == gh - 1 or b[3] == gw - 1) else 1.0
+                               for b in (boxes[label] for label in range(1, len(mass)))])
+    main = int(np.argmax((mass * weight)[1:])) + 1
+    keep, group = {main}, boxes[main]
+    for _ in range(3):  # pieces join the group; a piece near a joined piece may join next round
+        reach = NEAR * max(group[1] - group[0] + 1, group[3] - group[2] + 1)
+        for label, box in boxes.items():
+            if label not in keep and mass[label] >= SPECK * mass[main] and _gap(box, group) <= reach:
+                keep.add(label)
+                group = (min(group[0], box[0]), max(group[1], box[1]), min(group[2], box[2]), max(group[3], box[3]))
+    chosen = np.isin(labels, list(keep))
+    h, w = ink.shape
+    return ink * np.repeat(np.repeat(chosen, c, 0), c, 1)[:h, :w]
 
 
 def _scale_to_box(crop: np.ndarray) -> np.ndarray:

@@ -17,17 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import reader
 from .checkpoints import shipped_checkpoint
 from .errors import DigitrecError
 from .images import ImageSource, describe
-from .metadata import normalization_of, temperature_of
+from .judgement import Judge, Verdict, not_a_digit_probability, reason
+from .metadata import classes_of, normalization_of, temperature_of
 from .preprocess import as_mnist, to_mnist
+from .reader import Reading
 from .runtimes import Loaded, Runner, onnx_runner, torch_runner
 
 CHUNK = 256  # images per inference call: large enough for full speed, small enough for memory
@@ -35,12 +38,31 @@ CHUNK = 256  # images per inference call: large enough for full speed, small eno
 
 @dataclass(frozen=True)
 class Prediction:
-    """What the model answered for one image."""
+    """What the model answered for one image: a digit, or why not."""
 
-    digit: int
-    confidence: float  # the probability of `digit`
-    probabilities: tuple[float, ...]  # 10 class probabilities summing to 1
+    digit: int | None  # None when the image is not one digit
+    confidence: float | None  # the calibrated probability of `digit`; None with it
+    probabilities: tuple[float, ...]  # the 10 digits' calibrated probabilities, summing to 1
     preprocessed: np.ndarray = field(repr=False, compare=False)  # (28, 28) uint8: what the model saw
+    verdict: Verdict = "digit"
+    not_a_digit: float | None = None  # the probability that it is not a digit (models with that output)
+
+    @property
+    def is_digit(self) -> bool:
+        return self.verdict == "digit"
+
+    @property
+    def closest_digit(self) -> int:
+        """The most probable digit, even when the image is not one."""
+        return max(range(10), key=lambda d: self.probabilities[d])
+
+    @property
+    def closest_probability(self) -> float:
+        return self.probabilities[self.closest_digit]
+
+    @property
+    def reason(self) -> str | None:
+        return reason(self.verdict, self.closest_digit)
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The k most probable digits with their probabilities, best first."""
@@ -48,7 +70,18 @@ class Prediction:
         return [(d, self.probabilities[d]) for d in order[:k]]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"digit": self.digit, "confidence": self.confidence, "probabilities": list(self.probabilities)}
+        out: dict[str, Any] = {"digit": self.digit, "verdict": self.verdict}
+        if self.is_digit:
+            out["confidence"] = self.confidence
+        else:
+            out.update(reason=self.reason, closest_digit=self.closest_digit,
+                       closest_probability=self.closest_probability)
+        out["probabilities"] = list(self.probabilities)
+        return out
+
+    def refused(self, verdict: Verdict) -> Prediction:
+        """This prediction, answered as not one digit."""
+        return replace(self, digit=None, confidence=None, verdict=verdict)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -66,6 +99,7 @@ class Recognizer:
         self.name = name
         self.normalization = normalization_of(metadata)
         self.temperature = temperature_of(metadata)
+        self.judge = Judge.of(metadata, classes_of(metadata))
         # Threads that run the chunks of one big batch side by side; they hold no state.
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="digitrec") if workers > 1 else None
 
@@ -109,14 +143,24 @@ class Recognizer:
         x28 = np.asarray(x28, dtype=np.uint8).reshape(-1, 28, 28)
         if not len(x28):
             return []
+        logits = self.logits(x28)
         # float64: the 10 probabilities sum to 1 exactly enough. The temperature calibrates them.
-        probs = softmax(self.logits(x28)[:, :10].astype(np.float64) / self.temperature)
-        return [Prediction(d, row[d], tuple(row), image)
-                for d, row, image in zip(probs.argmax(1).tolist(), probs.tolist(), x28, strict=True)]
+        probs = softmax(logits[:, :10].astype(np.float64) / self.temperature)
+        not_digit = not_a_digit_probability(logits)
+        refused = self.judge.refuse(probs, not_digit)
+        answers = []
+        for i, (d, row, image) in enumerate(zip(probs.argmax(1).tolist(), probs.tolist(), x28, strict=True)):
+            p = Prediction(d, row[d], tuple(row), image, not_a_digit=None if not_digit is None else float(not_digit[i]))
+            answers.append(p.refused("not-a-digit") if refused[i] else p)
+        return answers
 
     def predict(self, x: ImageSource, preprocess: bool = True, name: str | None = None) -> Prediction:
-        """Recognise one digit. Raises DigitrecError (kind "no-digit" for a blank image)."""
-        return self.classify(self.prepare(x, preprocess, name))[0]
+        """Recognise one digit, or say why it is none. Raises DigitrecError (kind "no-digit" for a blank
+        image)."""
+        [prediction] = self.predict_many([x], preprocess, [name or describe(x)])
+        if isinstance(prediction, DigitrecError):
+            raise prediction
+        return prediction
 
     def predict_batch(self, xs: Iterable[ImageSource] | np.ndarray, preprocess: bool = True) -> list[Prediction]:
         """Recognise many digits in batched inference; raises on the first unreadable input. An
@@ -138,8 +182,53 @@ class Recognizer:
         good = [i for i, r in enumerate(results) if isinstance(r, np.ndarray)]
         predictions = self.classify(np.stack([results[i] for i in good])) if good else []
         for i, prediction in zip(good, predictions, strict=True):
-            results[i] = prediction
+            several = preprocess and not prediction.is_digit and self._several_digits(xs[i], names[i])
+            results[i] = prediction.refused("several-digits") if several else prediction
         return results
+
+    def read(self, x: ImageSource, name: str | None = None) -> Reading:
+        """Read the number in one image, left to right. Raises DigitrecError (kind "no-digit" when blank)."""
+        [reading] = self.read_many([x], names=[name or describe(x)])
+        if isinstance(reading, DigitrecError):
+            raise reading
+        return reading
+
+    def read_many(self, xs: Sequence[ImageSource | DigitrecError],
+                  names: Sequence[str] | None = None) -> list[Reading | DigitrecError]:
+        """The number in each image, all their digits recognised in one batch; an input that fails
+        gives its DigitrecError in its place."""
+        xs = list(xs)
+        names = list(names) if names is not None else [describe(x) for x in xs]
+
+        def attempt(item: tuple[ImageSource | DigitrecError, str]) -> Any:
+            if isinstance(item[0], DigitrecError):
+                return item[0].detached()
+            try:
+                return reader.plan(item[0], item[1])
+            except DigitrecError as err:
+                return err.detached()
+
+        plans = self._map(attempt, list(zip(xs, names, strict=True)))
+        crops = [c for p in plans if not isinstance(p, DigitrecError)
+                 for options in p.crops for option in options for c in option]
+        predictions = self.classify(np.stack(crops)) if crops else []
+        out: list[Reading | DigitrecError] = []
+        start = 0
+        for p in plans:
+            if isinstance(p, DigitrecError):
+                out.append(p)
+                continue
+            out.append(reader.assemble(p, lambda i, at=start: predictions[at + i]))
+            start += sum(len(option) for options in p.crops for option in options)
+        return out
+
+    def _several_digits(self, x: ImageSource, name: str) -> bool:
+        """Whether an image refused as one digit reads as two or more digits."""
+        try:
+            reading = self.read(x, name)
+        except DigitrecError:
+            return False
+        return reading.number is not None and len(reading.digits) >= 2
 
     def _attempt(self, x: ImageSource | DigitrecError, preprocess: bool, name: str) -> np.ndarray | DigitrecError:
         if isinstance(x, DigitrecError):

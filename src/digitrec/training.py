@@ -24,12 +24,13 @@ import torch.nn.functional as F
 
 from . import checkpoints, models, speedups
 from .augment import augment_batch
-from .batches import to_model_input
+from .batches import to_model_input, with_negatives
+from .calibration import fit_temperature
 from .config import TrainConfig
 from .data import MNIST_NORMALIZATION, RAW_PIXELS, Normalization, load_split
 from .devices import resolve_device
 from .errors import DigitrecError
-from .evaluation import loss_and_accuracy, predict_logits
+from .evaluation import expected_calibration_error, loss_and_accuracy, predict_logits
 from .fileio import atomic_write, writable_dir
 from .metadata import build_metadata
 from .optim import learning_rate, make_optimizer, optimizer_tensors
@@ -37,6 +38,14 @@ from .runlog import Log, epoch_line, process_start_time, write_metrics
 from .training_state import TrainState
 
 MIN_TEST_FREE = 1000  # --val-size must leave at least this many training images
+NEGATIVE_POOL = 6000  # generated not-a-digit images (about 30 s), each augmented anew whenever drawn
+CALIBRATION_IMAGES = 5000  # without a validation split, augmented training images fit the temperature
+CALIBRATION_AUGMENT = 1.5  # stronger than training's, so these images are less familiar than they are
+
+
+def test_ece(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> float:
+    probabilities = torch.softmax(logits[:, :10].double() / temperature, 1).cpu().numpy()
+    return expected_calibration_error(probabilities, labels.cpu().numpy())
 
 
 @dataclass
@@ -49,6 +58,7 @@ class Splits:
     val_labels: torch.Tensor
     test_images: torch.Tensor
     test_labels: torch.Tensor
+    negatives: torch.Tensor | None = None  # generated not-a-digit images (outlier exposure)
 
 
 @dataclass
@@ -95,15 +105,26 @@ def load_splits(cfg: TrainConfig, device: torch.device) -> Splits:
         return (x.unsqueeze(1) if x.dim() == 3 else x.long()).to(device)
 
     val = slice(len(images) - cfg.val_size, len(images))
+    pool = None
+    if cfg.negatives:  # drawn from the training digits only: the validation and test sets stay unseen
+        from .negatives import generate
+
+        pool = put(torch.from_numpy(generate(NEGATIVE_POOL, cfg.seed, images[:n_train].numpy(),
+                                             labels[:n_train].numpy())))
     return Splits(put(images[:n_train]), put(labels[:n_train]), put(images[val]), put(labels[val]),
-                  put(test_images), put(test_labels))
+                  put(test_images), put(test_labels), pool)
 
 
 def build_model(cfg: TrainConfig, device: torch.device) -> tuple[torch.nn.Module, models.ModelSpec]:
     """A fresh model seeded from cfg.seed, prepared for fast training on `device`."""
     spec = models.get_spec(cfg.model)
     torch.manual_seed(cfg.seed)
-    return speedups.accelerate(models.build(cfg.model), spec, device), spec
+    return speedups.accelerate(models.build(cfg.model, **model_kwargs(cfg)), spec, device), spec
+
+
+def model_kwargs(cfg: TrainConfig) -> dict[str, int]:
+    """The arguments beyond the registry's: an 11th output when the run learns "not a digit"."""
+    return {"classes": 11} if cfg.negatives else {}
 
 
 def normalization_for(cfg: TrainConfig) -> Normalization:
@@ -121,7 +142,9 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sp
     """One pass over the training images; the epoch's mean losses, accuracy and last learning rate."""
     images, labels = splits.train_images, splits.train_labels
     n, device = len(images), images.device
-    steps = math.ceil(n / cfg.batch_size)
+    extra = round(cfg.negatives * cfg.batch_size)  # not-a-digit images in each batch
+    per_step = cfg.batch_size - extra
+    steps = math.ceil(n / per_step)
     generator = seed_epoch(cfg.seed, epoch, device)
     order = torch.randperm(n, generator=generator, device=device)
     augment = (lambda x: augment_batch(x, generator, cfg.aug_strength)) if cfg.augment else None
@@ -134,21 +157,22 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sp
         lr = learning_rate(cfg, epoch * steps + i, steps * cfg.epochs, steps)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        index = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-        batch = to_model_input(images[index], normalization, models.torch_memory_format(spec), augment)
-        target = labels[index]
+        index = order[i * per_step:(i + 1) * per_step]
+        batch_u8, target = with_negatives(images[index], labels[index], splits.negatives, extra, generator)
+        batch = to_model_input(batch_u8, normalization, models.torch_memory_format(spec), augment)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(batch).float()
         loss = training_loss(logits, target, cfg)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        with torch.no_grad():
+        with torch.no_grad():  # the digits' figures: negatives would make them incomparable with test's
+            digits = logits[:len(index), :10]
             sums += torch.stack([loss.detach().double() * len(index),
-                                 F.cross_entropy(logits, target, reduction="sum").double(),
-                                 (logits.argmax(1) == target).sum().double()])
+                                 F.cross_entropy(digits, target[:len(index)], reduction="sum").double(),
+                                 (digits.argmax(1) == target[:len(index)]).sum().double()])
         if bar is not None and (i % 20 == 19 or i == steps - 1):
-            seen = min((i + 1) * cfg.batch_size, n)
+            seen = min((i + 1) * per_step, n)
             bar.set_postfix(loss=f"{sums[0].item() / seen:.4f}", acc=f"{sums[2].item() / seen:.2%}", refresh=False)
             bar.update(i + 1 - bar.n)
     if bar is not None:
@@ -161,22 +185,40 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sp
 
 
 def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
-             spec: models.ModelSpec, bf16: bool) -> tuple[float, float]:
-    """(cross-entropy, accuracy) on a split."""
+             spec: models.ModelSpec, bf16: bool) -> tuple[float, float, torch.Tensor]:
+    """(cross-entropy, accuracy, logits) on a split."""
     logits = predict_logits(model, images, normalization_for(cfg), models.torch_memory_format(spec), bf16)
-    return loss_and_accuracy(logits, labels)
+    return (*loss_and_accuracy(logits, labels), logits)
+
+
+def calibrate(model: torch.nn.Module, splits: Splits, cfg: TrainConfig, spec: models.ModelSpec, bf16: bool,
+              val_logits: torch.Tensor | None) -> dict[str, Any]:
+    """The calibration of this epoch's model: a temperature fitted on the validation split, or without
+    one on CALIBRATION_IMAGES augmented training images (a weaker stand-in: the model has seen them)."""
+    if val_logits is not None:
+        logits, labels, fitted_on = val_logits, splits.val_labels, f"validation split ({len(splits.val_labels)})"
+    else:
+        images, labels = splits.train_images[:CALIBRATION_IMAGES], splits.train_labels[:CALIBRATION_IMAGES]
+        generator = torch.Generator(device=images.device).manual_seed(cfg.seed)
+        logits = predict_logits(model, images, normalization_for(cfg), models.torch_memory_format(spec), bf16,
+                                augment=lambda x: augment_batch(x, generator, CALIBRATION_AUGMENT))
+        fitted_on = f"augmented training images ({len(labels)}; no validation split)"
+    temperature = fit_temperature(logits[:, :10].cpu().numpy(), labels.cpu().numpy())
+    return {"temperature": temperature, "fitted_on": fitted_on}
 
 
 def save_epoch(out: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-               state: TrainState) -> None:
-    """metrics.csv, last.safetensors (resumable) and, when this epoch is the best so far, best.safetensors."""
+               state: TrainState, calibration: dict[str, Any]) -> None:
+    """metrics.csv, last.safetensors (resumable) and, when this epoch is the best so far, best.safetensors,
+    each with the epoch's calibration."""
     row = state.rows[-1]
     write_metrics(state.rows, out / "metrics.csv")
-    metrics = {k: row[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc")}
+    metrics = {k: row[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc", "test_ece")}
     if cfg.val_size:
         metrics.update(val_loss=row["val_loss"], val_acc=row["val_acc"])
-    metadata = build_metadata(cfg.model, models.check_kwargs(cfg.model, {}), normalization_for(cfg), cfg.to_dict(),
-                              metrics, state.epoch)
+    metadata = build_metadata(cfg.model, models.check_kwargs(cfg.model, model_kwargs(cfg)), normalization_for(cfg),
+                              cfg.to_dict(), metrics, state.epoch)
+    metadata["calibration"] = calibration
     is_best = not cfg.val_size or row["val_acc"] > state.best_val_acc
     if cfg.val_size:
         state.best_val_acc = max(state.best_val_acc, row["val_acc"])
@@ -209,20 +251,25 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
     n_train = len(splits.train_images)
     log.line(f"training {cfg.model} ({models.parameter_count(model):,} parameters) on {n_train:,} images, "
              f"{device.type}{', bf16' if bf16 else ''}, {cfg.epochs} epochs of "
-             f"{math.ceil(n_train / cfg.batch_size)} steps")
+             f"{math.ceil(n_train / (cfg.batch_size - round(cfg.negatives * cfg.batch_size)))} steps")
     for epoch in range(state.epoch, cfg.epochs):
         t_epoch = time.time()
         row: dict[str, Any] = {"epoch": epoch + 1,
                                **train_one_epoch(model, optimizer, splits, cfg, spec, epoch, bf16, log)}
         row["epoch_seconds"] = time.time() - t_epoch
-        row["test_loss"], row["test_acc"] = evaluate(model, splits.test_images, splits.test_labels, cfg, spec, bf16)
-        row["val_loss"], row["val_acc"] = (evaluate(model, splits.val_images, splits.val_labels, cfg, spec, bf16)
-                                           if cfg.val_size else (None, None))
+        row["val_loss"], row["val_acc"], val_logits = (
+            evaluate(model, splits.val_images, splits.val_labels, cfg, spec, bf16) if cfg.val_size
+            else (None, None, None))
+        calibration = calibrate(model, splits, cfg, spec, bf16, val_logits)
+        row["test_loss"], row["test_acc"], test_logits = evaluate(model, splits.test_images, splits.test_labels,
+                                                                  cfg, spec, bf16)
+        # Reported, never used to choose anything: the calibration error on the test set.
+        row["test_ece"] = test_ece(test_logits, splits.test_labels, calibration["temperature"])
         row["elapsed_seconds"] = elapsed_before + time.time() - t_start
         row["images_per_second"] = n_train / row["epoch_seconds"]
         state.epoch, state.rows = epoch + 1, [*state.rows, row]
         log.line(epoch_line(row, cfg.epochs))
-        save_epoch(out, cfg, model, optimizer, state)
+        save_epoch(out, cfg, model, optimizer, state, calibration)
         if on_epoch is not None:
             on_epoch(row)
 

@@ -41,10 +41,6 @@ def png_data_url(image: np.ndarray) -> str:
 
 
 def prediction_json(prediction: Prediction) -> dict[str, Any]:
-    """The API's answer for one image: the digit, its probability, all ten, and what the model saw."""
-    return {
-        "digit": int(prediction.digit),
-        "confidence": float(prediction.confidence),
-        "probabilities": [float(p) for p in prediction.probabilities],
-        "preprocessed": png_data_url(prediction.preprocessed),
-    }
+    """The API's answer for one image: the digit and its probability (or why there is none), all ten
+    probabilities, and what the model saw. The same keys as `digitrec predict --json`, plus the 28x28."""
+    return {**prediction.to_dict(), "preprocessed": png_data_url(prediction.preprocessed)}

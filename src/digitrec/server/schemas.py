@@ -11,16 +11,25 @@ from pydantic import BaseModel, Field
 
 
 class PredictionOut(BaseModel):
-    digit: int = Field(description="the recognised digit, 0-9")
-    confidence: float = Field(description="the model's probability for that digit, 0-1")
-    probabilities: list[float] = Field(description="probabilities of the digits 0-9, summing to 1")
+    digit: int | None = Field(description="the recognised digit, 0-9; null when the image is not one digit")
+    verdict: str = Field(description="'digit', 'not-a-digit' or 'several-digits'")
+    confidence: float | None = Field(None, description="the calibrated probability of that digit, 0-1 "
+                                     "(with a digit only)")
+    reason: str | None = Field(None, description="why there is no digit, in one sentence (without a digit only)")
+    closest_digit: int | None = Field(None, description="the most probable digit all the same (without a digit)")
+    closest_probability: float | None = Field(None, description="its probability (without a digit)")
+    probabilities: list[float] = Field(description="calibrated probabilities of the digits 0-9, summing to 1")
     preprocessed: str = Field(description="what the model saw: the 28x28 input as a PNG data URL")
 
 
 class BatchItemOut(BaseModel):
     name: str = Field(description="the file name, or 'image N' for JSON items")
     digit: int | None = None
+    verdict: str | None = None
     confidence: float | None = None
+    reason: str | None = None
+    closest_digit: int | None = None
+    closest_probability: float | None = None
     probabilities: list[float] | None = None
     preprocessed: str | None = None
     error: str | None = Field(None, description="why this image gave no answer (the others still do)")

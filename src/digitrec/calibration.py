@@ -1,0 +1,41 @@
+"""Calibrated probabilities: temperature scaling (Guo et al., 2017), fitted on held-out images.
+
+One scalar T divides a model's digit logits before the softmax. It changes no answer (the order of
+the logits stays) and makes the confidence mean what it says: of the answers given with 90%, about
+90% are right. Label smoothing, which digitrec's recipes train with, leaves a model under-confident
+(T < 1 sharpens it); T is fitted by minimising the negative log-likelihood on images that neither
+trained the model nor test it. numpy only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .metadata import TEMPERATURE_RANGE
+
+
+def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
+    """Mean negative log-likelihood of the labels under softmax(logits / T). logits (N, 10)."""
+    z = logits.astype(np.float64) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(labels)), labels].mean())
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The T in TEMPERATURE_RANGE minimising the NLL: golden-section search on log T (the NLL is
+    unimodal in T), to a relative precision of 1e-4."""
+    lo, hi = np.log(TEMPERATURE_RANGE[0]), np.log(TEMPERATURE_RANGE[1])
+    ratio = (np.sqrt(5) - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = nll(logits, labels, np.exp(a)), nll(logits, labels, np.exp(b))
+    while hi - lo > 1e-4:
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = nll(logits, labels, np.exp(a))
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = nll(logits, labels, np.exp(b))
+    return float(np.exp((lo + hi) / 2))

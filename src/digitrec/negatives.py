@@ -1,0 +1,212 @@
+"""Images that are not one digit, generated in MNIST form, to teach a model to say "not a digit".
+
+Outlier exposure (Hendrycks et al., 2019): a model trained against varied negatives, here as an 11th
+class, refuses what it has not seen far better than one judged by its confidence alone. Each negative
+is drawn at 84 px and brought to the 28x28 exactly as a user's image would be (`preprocess.
+ink_to_mnist`), so the model sees negatives as recognition will show them: letters (from the fonts
+matplotlib ships and from pen strokes), symbols, scribbles and tangles, hatching, shapes, arrows,
+ticks and crosses, two digits side by side, and MNIST training digits cut and recombined. Letters a
+person could read as a digit (O, o, Q, D, l, I, i, j, S, s, Z, z, B, b, g, q) are never drawn.
+numpy and Pillow only; deterministic in the seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .errors import DigitrecError
+from .preprocess import ink_to_mnist
+
+SIZE = 84  # px: the drawing canvas; strokes are drawn at 2x and averaged down
+LETTERS = "AEFHKLMNPRTUVWXYaefhkmnrtuvwxy"  # C and c too: a person may read them as an open 0
+SYMBOLS = "+=×÷%#@&$?*€£<>~"  # no ! or |: in MNIST form they are a 1
+FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSerif.ttf",
+         "DejaVuSerif-Italic.ttf", "DejaVuSansMono.ttf", "STIXGeneral.ttf", "STIXGeneralItalic.ttf")
+Points = list[tuple[float, float]]
+
+# Pen skeletons of letters and symbols in a unit box (x right, y down), one list of strokes each.
+STROKES: dict[str, list[Points]] = {
+    "A": [[(0.1, 1), (0.5, 0), (0.9, 1)], [(0.27, 0.6), (0.73, 0.6)]],
+    "E": [[(0.8, 0), (0.2, 0), (0.2, 1), (0.8, 1)], [(0.2, 0.5), (0.65, 0.5)]],
+    "F": [[(0.8, 0), (0.2, 0), (0.2, 1)], [(0.2, 0.5), (0.65, 0.5)]],
+    "H": [[(0.2, 0), (0.2, 1)], [(0.8, 0), (0.8, 1)], [(0.2, 0.5), (0.8, 0.5)]],
+    "K": [[(0.2, 0), (0.2, 1)], [(0.8, 0), (0.2, 0.55)], [(0.35, 0.45), (0.85, 1)]],
+    "M": [[(0.1, 1), (0.15, 0), (0.5, 0.6), (0.85, 0), (0.9, 1)]],
+    "N": [[(0.2, 1), (0.2, 0), (0.8, 1), (0.8, 0)]],
+    "P": [[(0.2, 1), (0.2, 0), (0.7, 0.05), (0.8, 0.25), (0.7, 0.45), (0.2, 0.5)]],
+    "R": [[(0.2, 1), (0.2, 0), (0.7, 0.05), (0.8, 0.25), (0.7, 0.45), (0.2, 0.5), (0.85, 1)]],
+    "T": [[(0.1, 0), (0.9, 0)], [(0.5, 0), (0.5, 1)]],
+    "U": [[(0.2, 0), (0.2, 0.75), (0.5, 1), (0.8, 0.75), (0.8, 0)]],
+    "V": [[(0.1, 0), (0.5, 1), (0.9, 0)]],
+    "W": [[(0.05, 0), (0.27, 1), (0.5, 0.35), (0.73, 1), (0.95, 0)]],
+    "X": [[(0.15, 0), (0.85, 1)], [(0.85, 0), (0.15, 1)]],
+    "Y": [[(0.15, 0), (0.5, 0.5), (0.85, 0)], [(0.5, 0.5), (0.5, 1)]],
+    "e": [[(0.2, 0.6), (0.8, 0.6), (0.75, 0.35), (0.5, 0.3), (0.2, 0.5), (0.25, 0.9), (0.5, 1), (0.8, 0.9)]],
+    "h": [[(0.25, 0), (0.25, 1)], [(0.25, 0.55), (0.5, 0.4), (0.75, 0.55), (0.75, 1)]],
+    "k": [[(0.25, 0), (0.25, 1)], [(0.75, 0.35), (0.25, 0.7)], [(0.4, 0.6), (0.8, 1)]],
+    "m": [[(0.1, 1), (0.1, 0.4)], [(0.1, 0.55), (0.3, 0.4), (0.5, 0.55), (0.5, 1)],
+          [(0.5, 0.55), (0.7, 0.4), (0.9, 0.55), (0.9, 1)]],
+    "n": [[(0.25, 1), (0.25, 0.4)], [(0.25, 0.55), (0.5, 0.4), (0.75, 0.55), (0.75, 1)]],
+    "r": [[(0.3, 1), (0.3, 0.4)], [(0.3, 0.6), (0.5, 0.42), (0.75, 0.42)]],
+    "u": [[(0.25, 0.4), (0.25, 0.85), (0.5, 1), (0.75, 0.85)], [(0.75, 0.4), (0.75, 1)]],
+    "w": [[(0.05, 0.4), (0.27, 1), (0.5, 0.55), (0.73, 1), (0.95, 0.4)]],
+    "x": [[(0.2, 0.4), (0.8, 1)], [(0.8, 0.4), (0.2, 1)]],
+    "y": [[(0.2, 0.4), (0.5, 0.8)], [(0.8, 0.4), (0.35, 1.15)]],
+    "+": [[(0.5, 0.1), (0.5, 0.9)], [(0.1, 0.5), (0.9, 0.5)]],
+    "=": [[(0.1, 0.35), (0.9, 0.35)], [(0.1, 0.65), (0.9, 0.65)]],
+    "#": [[(0.35, 0), (0.3, 1)], [(0.7, 0), (0.65, 1)], [(0.1, 0.33), (0.9, 0.33)], [(0.1, 0.67), (0.9, 0.67)]],
+    "*": [[(0.5, 0.1), (0.5, 0.9)], [(0.15, 0.3), (0.85, 0.7)], [(0.85, 0.3), (0.15, 0.7)]],
+    "%": [[(0.85, 0.05), (0.15, 0.95)], [(0.2, 0.1), (0.35, 0.1), (0.35, 0.3), (0.2, 0.3), (0.2, 0.1)],
+          [(0.65, 0.7), (0.8, 0.7), (0.8, 0.9), (0.65, 0.9), (0.65, 0.7)]],
+    "?": [[(0.2, 0.2), (0.5, 0), (0.8, 0.2), (0.75, 0.4), (0.5, 0.55), (0.5, 0.75)], [(0.5, 0.92), (0.5, 0.97)]],
+    "tick": [[(0.1, 0.55), (0.4, 0.95), (0.95, 0.05)]],
+    "cross": [[(0.1, 0.1), (0.9, 0.9)], [(0.9, 0.1), (0.1, 0.9)]],
+    "triangle": [[(0.5, 0.05), (0.95, 0.95), (0.05, 0.95), (0.5, 0.05)]],
+    "square": [[(0.1, 0.1), (0.9, 0.1), (0.9, 0.9), (0.1, 0.9), (0.1, 0.1)]],
+    "diamond": [[(0.5, 0), (1, 0.5), (0.5, 1), (0, 0.5), (0.5, 0)]],
+    "star": [[(0.5, 0), (0.62, 0.38), (1, 0.38), (0.69, 0.6), (0.81, 1), (0.5, 0.76), (0.19, 1), (0.31, 0.6),
+              (0, 0.38), (0.38, 0.38), (0.5, 0)]],
+    "heart": [[(0.5, 1), (0.1, 0.55), (0.05, 0.25), (0.25, 0.05), (0.5, 0.25), (0.75, 0.05), (0.95, 0.25),
+               (0.9, 0.55), (0.5, 1)]],
+}
+
+
+@cache
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    import matplotlib
+
+    return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name), size)
+
+
+def _smooth(p: np.ndarray, rounds: int = 2) -> np.ndarray:
+    """Chaikin corner cutting: a polyline -> a smooth curve near it."""
+    for _ in range(rounds):
+        a, b = p[:-1], p[1:]
+        p = np.concatenate([p[:1], np.stack([0.75 * a + 0.25 * b, 0.25 * a + 0.75 * b], 1).reshape(-1, 2), p[-1:]])
+    return p
+
+
+def _draw(strokes: list[Points], rng: np.random.Generator, smooth: bool = True) -> np.ndarray:
+    """Ink (SIZE, SIZE) float 0..1 of pen strokes in a unit box: random slant, aspect, wobble, pen."""
+    scale = 2
+    image = Image.new("L", (SIZE * scale, SIZE * scale), 0)
+    draw = ImageDraw.Draw(image)
+    slant, aspect = rng.uniform(-0.25, 0.25), rng.uniform(0.7, 1.2)
+    pen = rng.uniform(0.05, 0.13) * SIZE * scale * 0.7
+    for stroke in strokes:
+        p = np.asarray(stroke, dtype=np.float64) + rng.normal(0, 0.02, (len(stroke), 2))
+        p[:, 0] = 0.5 + (p[:, 0] - 0.5) * aspect + slant * (0.5 - p[:, 1])
+        p = _smooth(p) if smooth and len(p) > 2 else p
+        xy = [tuple(q) for q in (p * 0.7 + 0.15) * SIZE * scale]
+        draw.line(xy, fill=255, width=max(1, round(pen)), joint="curve")
+        for x, y in (xy[0], xy[-1]):
+            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+    return np.asarray(image.reduce(scale), dtype=np.float32) / 255
+
+
+def _glyph(text: str, rng: np.random.Generator) -> np.ndarray:
+    """Ink of a character in a random font, slightly rotated."""
+    image = Image.new("L", (SIZE, SIZE), 0)
+    font = _font(FONTS[rng.integers(len(FONTS))], int(SIZE * 0.6))
+    ImageDraw.Draw(image).text((SIZE / 2, SIZE / 2), text, font=font, fill=255, anchor="mm")
+    return np.asarray(image.rotate(rng.uniform(-15, 15), Image.Resampling.BILINEAR), dtype=np.float32) / 255
+
+
+def letter(rng: np.random.Generator) -> np.ndarray:
+    chars = [c for c in LETTERS if c in STROKES]
+    if rng.random() < 0.5:
+        return _glyph(str(rng.choice(list(LETTERS))), rng)
+    return _draw(STROKES[str(rng.choice(chars))], rng)
+
+
+def symbol(rng: np.random.Generator) -> np.ndarray:
+    names = ["+", "=", "#", "*", "%", "?", "tick", "cross"]
+    if rng.random() < 0.5:
+        return _glyph(str(rng.choice(list(SYMBOLS))), rng)
+    return _draw(STROKES[str(rng.choice(names))], rng)
+
+
+def shape(rng: np.random.Generator) -> np.ndarray:
+    names = ["triangle", "square", "diamond", "star", "heart"]
+    if rng.random() < 0.2:  # a spiral
+        t = np.linspace(0, rng.uniform(3, 5) * math.pi, 60)
+        r = t / t.max() * 0.5
+        return _draw([list(zip(0.5 + r * np.cos(t), 0.5 + r * np.sin(t), strict=True))], rng, smooth=False)
+    return _draw(STROKES[str(rng.choice(names))], rng, smooth=False)
+
+
+def scribble(rng: np.random.Generator) -> np.ndarray:
+    n = int(rng.integers(6, 16))
+    points = rng.uniform(0, 1, (n, 2))
+    if rng.random() < 0.4:  # a zigzag or a loop chain
+        x = np.linspace(0, 1, n)
+        points = np.stack([x, 0.5 + 0.4 * np.sign(np.sin(np.arange(n) * math.pi / 2 + 0.5))], 1)
+        points += rng.normal(0, 0.05, points.shape)
+    return _draw([[tuple(p) for p in points]], rng)
+
+
+def hatching(rng: np.random.Generator) -> np.ndarray:
+    n, angle = int(rng.integers(3, 9)), rng.uniform(0, math.pi)
+    d = np.array([math.cos(angle), math.sin(angle)]) * 0.45
+    normal = np.array([-d[1], d[0]]) / 0.45
+    strokes = [[tuple(0.5 + o * normal - d), tuple(0.5 + o * normal + d)] for o in np.linspace(-0.4, 0.4, n)]
+    if rng.random() < 0.4:  # cross-hatched
+        strokes += [[(a[1], a[0]), (b[1], b[0])] for a, b in strokes]
+    return _draw(strokes, rng, smooth=False)
+
+
+def arrow(rng: np.random.Generator) -> np.ndarray:
+    angle = rng.uniform(0, 2 * math.pi)
+    tip = np.array([0.5 + 0.45 * math.cos(angle), 0.5 + 0.45 * math.sin(angle)])
+    tail = 1 - tip
+    back = (tail - tip) / np.linalg.norm(tail - tip) * 0.3
+    heads = [tip + np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) @ back for a in (0.5, -0.5)]
+    return _draw([[tuple(tail), tuple(tip)], [tuple(heads[0]), tuple(tip), tuple(heads[1])]], rng, smooth=False)
+
+
+def _mnist_ink(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return images[rng.integers(len(images))].astype(np.float32) / 255
+
+
+def digit_pair(rng: np.random.Generator, images: np.ndarray) -> np.ndarray:
+    """Two MNIST training digits side by side, as a written number."""
+    a, b = _mnist_ink(images, rng), _mnist_ink(images, rng)
+    gap = int(rng.integers(0, 6))
+    return np.concatenate([a[:, 2:-2], np.zeros((28, gap), np.float32), b[:, 2:-2]], axis=1)
+
+
+def recombined(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Two MNIST digits of different classes laid over each other, a little apart: a tangle. (Joined
+    halves were tried and dropped: too many of them still read as one of the two digits.)"""
+    i, j = rng.integers(len(images), size=2)
+    while labels[j] == labels[i]:
+        j = rng.integers(len(images))
+    a, b = images[i].astype(np.float32) / 255, images[j].astype(np.float32) / 255
+    return np.maximum(a, np.roll(b, int(rng.integers(-5, 6)), axis=int(rng.integers(2))))
+
+
+def generate(count: int, seed: int, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """`count` negatives in MNIST form, uint8 (count, 28, 28). `images`/`labels`: MNIST training digits
+    (uint8 (N, 28, 28), (N,)) for the pairs and recombinations."""
+    kinds: list[Callable[[np.random.Generator], np.ndarray]] = [
+        letter, letter, letter, symbol, symbol, shape, scribble, hatching, arrow,
+        lambda r: digit_pair(r, images), lambda r: recombined(r, images, labels)]
+    out = np.zeros((count, 28, 28), np.uint8)
+    made = 0
+    for index in range(count * 2):
+        if made == count:
+            break
+        rng = np.random.default_rng([seed, index])
+        ink = kinds[index % len(kinds)](rng)
+        try:
+            out[made] = ink_to_mnist(ink)
+        except DigitrecError:  # drawn too small or empty: draw another
+            continue
+        made += 1
+    return out[:made]

@@ -1,0 +1,204 @@
+"""The paper's own structure in an ink map, recognised and removed: notebook ruling, squared paper,
+margin lines, printed boxes and form cells; and what lies outside the paper (a desk at a photo's edge).
+
+A long straight line is paper, not writing, when it is thin beside the handwriting's strokes, when
+it runs well past the writing on both sides, when it is one of a family of parallel lines (ruling,
+a grid, cells), or when it is a side of a frame around the writing. A hand's long stroke (the bar of
+a 7, a lone 1) is none of these. Where a removed line crossed a stroke, the stroke stays whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .imageops import label_components
+from .lines import Line, band_pixels, find_lines
+
+MIN_LINE = 0.4  # a candidate line is at least this fraction of the image long
+THIN = 0.6  # a line at most this fraction of the writing's stroke width is printed, not written
+BEYOND = 0.25  # ...or it runs past the writing by this fraction of the writing's extent on both ends
+FAMILY = 3  # ...or it is one of at least this many parallel lines
+HAIRLINE = 0.03  # with no other writing, a line thinner than this fraction of the image is paper
+CORNER = 0.15  # lines meeting within this fraction of the image close a frame (room for rounded corners)
+ASPECT = 10  # a line on its own is this many times as long as it is thick; a pen's stroke rarely is
+FAINT = 0.6  # a line at most this fraction of the writing's ink strength is printed (pale ruling)
+MAIN = 0.2  # pieces of writing with this fraction of the largest piece's ink count for its extent
+CROSSING = 2  # px: a stroke with ink this close on both sides of a removed line crosses it
+# A region touching the border along this fraction of the short side, filling this fraction of its
+# bounding box, is not writing; it is removed when at least MIN_REST of the image holds other ink.
+SOLID_BORDER, SOLID_FILL, MIN_REST = 0.25, 0.7, 0.0005
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width in px of a binary mask: twice its area over its boundary length."""
+    if not mask.any():
+        return 0.0
+    m = np.pad(mask, 1).astype(np.int8)
+    boundary = np.abs(np.diff(m, axis=0)).sum() + np.abs(np.diff(m, axis=1)).sum()
+    return float(2 * mask.sum() / max(int(boundary), 1))
+
+
+def _extent(mask: np.ndarray, axis: int) -> tuple[int, int] | None:
+    """The first and last column (axis 0: along a horizontal line) or row (axis 1) holding ink."""
+    along = np.flatnonzero(mask.any(axis=0)) if axis == 0 else np.flatnonzero(mask.any(axis=1))
+    return (int(along[0]), int(along[-1])) if along.size else None
+
+
+def _position(line: Line, shift: np.ndarray) -> float:
+    """Where a line lies across its direction, in image coordinates (a horizontal line's row)."""
+    return (line.lo + line.hi) / 2 - float(shift[(line.start + line.end) // 2])
+
+
+def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int]) -> set[int]:
+    """Lines that close rectangles: two horizontal lines and the vertical lines that run from one to
+    the other, at their ends (a printed box) or along them (a form's row of cells). A rectangle
+    needs two sides, or one where the horizontal lines run out of the image."""
+    tol = max(3.0, CORNER * min(shape))
+    pos = [_position(line, shifts[line.axis]) for line in lines]
+    horizontal = [i for i, line in enumerate(lines) if line.axis == 0]
+    vertical = [i for i, line in enumerate(lines) if line.axis == 1]
+    found: set[int] = set()
+    for a in horizontal:
+        for b in horizontal:
+            if pos[b] - pos[a] < 2 * tol:
+                continue
+            left, right = max(lines[a].start, lines[b].start) - tol, min(lines[a].end, lines[b].end) + tol
+            sides = [v for v in vertical if abs(lines[v].start - pos[a]) <= tol and abs(lines[v].end - pos[b]) <= tol
+                     and left <= pos[v] <= right]
+            runs_out = min(lines[a].start, lines[b].start) <= 1 or max(lines[a].end, lines[b].end) >= shape[1] - 2
+            if len(sides) >= 2 or (sides and runs_out):
+                found |= {a, b, *sides}
+    return found
+
+
+def _families(lines: list[Line]) -> set[int]:
+    """Lines with at least FAMILY - 1 others of their direction, length and thickness: ruling, a grid,
+    a row of cells."""
+    found = set()
+    for i, line in enumerate(lines):
+        alike = [other for other in lines if other.axis == line.axis
+                 and 0.5 <= other.thickness / line.thickness <= 2 and 0.8 <= other.length / line.length <= 1.25]
+        if len(alike) >= FAMILY and line.length >= ASPECT * line.thickness:
+            found.add(i)
+    return found
+
+
+def _strength(ink: np.ndarray, where: np.ndarray | tuple[np.ndarray, np.ndarray]) -> float:
+    """The median ink strength (darkness against the paper) of some pixels; 0 for none."""
+    values = ink[where]
+    return float(np.median(values)) if values.size else 0.0
+
+
+def _inked(pixels: tuple[np.ndarray, np.ndarray], mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels among `pixels` that hold ink."""
+    inked = mask[pixels]
+    return pixels[0][inked], pixels[1][inked]
+
+
+def _lone_line_is_paper(line: Line, writing: np.ndarray, shape: tuple[int, int], faint: bool) -> bool:
+    """A line on its own is paper when it is fainter or thinner than the writing, or runs well past it
+    on both ends; with no writing at all, when it is a hairline."""
+    width = stroke_width(writing)
+    across = shape[0] if line.axis == 0 else shape[1]
+    if width == 0:
+        return line.thickness <= HAIRLINE * across
+    if faint or line.thickness <= THIN * width:
+        return True
+    extent = _extent(_main_writing(writing), line.axis)
+    if extent is None:
+        return False
+    margin = BEYOND * (extent[1] - extent[0] + 1)
+    return line.start <= extent[0] - margin and line.end >= extent[1] + margin
+
+
+def _main_writing(writing: np.ndarray) -> np.ndarray:
+    """The writing's substantial pieces: its largest and those with at least MAIN of its ink. Small
+    pieces (a form's ticks, a printed label, specks) do not stretch the writing's extent."""
+    labels = label_components(writing)
+    if labels.max() <= 1:
+        return writing
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    return np.isin(labels, np.flatnonzero(sizes >= MAIN * sizes.max()))
+
+
+def _without(mask: np.ndarray, bands: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    out = mask.copy()
+    for band in bands:
+        out[band] = False
+    return out
+
+
+def remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`ink` (H, W) float with the paper's lines zeroed; `mask` (H, W) bool says where ink is."""
+    lines, shifts = find_lines(mask, MIN_LINE)
+    if not lines:
+        return ink
+    bands = [band_pixels(line, mask.shape, shifts, grow=1) for line in lines]
+    cores = [_inked(band_pixels(line, mask.shape, shifts), mask) for line in lines]  # the line's own ink
+    frames, families = _frames(lines, shifts, mask.shape), _families(lines)
+    # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
+    boxes = frames - families
+    paper = frames | families
+    writing = _without(mask, [bands[i] for i in paper])
+    for i, line in enumerate(lines):  # each remaining line judged against the writing without it
+        alone = _without(writing, [bands[i]])
+        faint = _strength(ink, cores[i]) <= FAINT * _strength(ink, alone)
+        if (i not in paper and line.length >= ASPECT * line.thickness
+                and _lone_line_is_paper(line, alone, mask.shape, faint)):
+            paper.add(i)
+    writing = _without(mask, [bands[i] for i in paper])
+    out = ink.copy()
+    pen = _strength(ink, writing)
+    for i in paper:
+        line, (rows, cols) = lines[i], bands[i]
+        crossed = _crossed(writing, line, shifts[line.axis])
+        keep = crossed[(cols if line.axis == 0 else rows) - line.start]
+        # Where the line is much fainter than the pen, the pen's pixels on it are writing, wherever
+        # they are: a stroke running along the line stays too.
+        printed = _strength(ink, cores[i])
+        if i not in boxes and printed <= FAINT * pen:
+            keep |= ink[rows, cols] >= (printed + pen) / 2
+        out[rows[~keep], cols[~keep]] = 0
+    return out
+
+
+def _crossed(writing: np.ndarray, line: Line, offset: np.ndarray) -> np.ndarray:
+    """Per position along the line (line.start..line.end): whether a stroke crosses it there, i.e.
+    writing lies within CROSSING px beyond both edges of the band, at most CROSSING px along."""
+    w = writing if line.axis == 0 else writing.T  # a vertical line is a horizontal one of the transpose
+    h, width = w.shape
+    at = np.arange(line.start, line.end + 1)
+    near = [np.zeros(len(at), bool), np.zeros(len(at), bool)]
+    for step in range(1, CROSSING + 1):
+        for side, row in ((0, line.lo - 1 - step), (1, line.hi + 1 + step)):
+            rows = row - offset[at]  # image rows of this straightened row, per column
+            inside = (rows >= 0) & (rows < h)
+            near[side][inside] |= w[rows[inside], at[inside]]
+    both = np.zeros(len(at), bool)
+    n = len(at)
+    for along in range(-CROSSING, CROSSING + 1):  # a slanted stroke meets the two edges a little apart
+        lo, hi = max(0, along), n + min(0, along)
+        both[lo:hi] |= near[0][lo - along:hi - along] & near[1][lo:hi]
+    return both
+
+
+def outside_paper(mask: np.ndarray) -> np.ndarray:
+    """Solid regions along the image's border: a desk, the paper's edge or a deep shadow in a photo,
+    not writing. Returns their mask; nothing when they would be all the ink there is (a thick
+    stroke of a tightly cropped digit touches the border too)."""
+    labels = label_components(mask)
+    out = np.zeros_like(mask)
+    if not labels.any():
+        return out
+    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    touching = np.bincount(border, minlength=int(labels.max()) + 1)
+    touching[0] = 0
+    for label in np.flatnonzero(touching >= SOLID_BORDER * min(mask.shape)):
+        region = labels == label
+        rows, cols = np.flatnonzero(region.any(1)), np.flatnonzero(region.any(0))
+        fill = region.sum() / ((rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1))
+        if fill >= SOLID_FILL:
+            out |= region
+    rest = mask & ~out
+    return out if rest.sum() >= MIN_REST * mask.size else np.zeros_like(mask)

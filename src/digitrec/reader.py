@@ -1,0 +1,137 @@
+"""Reading a whole number: segment the ink into digits, recognise them all in one batch, and choose,
+for a piece wide enough to hold touching digits, the reading that is clearly best.
+
+The ink finding is the single-digit path's (`ink.find_ink`: paper lines, boxes, photos), at a finer
+analysis resolution so that gaps of 1-3 px between digits survive; each digit is brought to MNIST form
+exactly as `predict` brings a single one (`preprocess.ink_to_mnist`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import DigitrecError
+from .images import ImageSource, describe, load_image
+from .ink import Ink, find_ink
+from .preprocess import NO_DIGIT_HINT, ink_to_mnist
+from .segment import Piece, piece_ink, segment
+
+READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
+SPLIT_GAIN = 0.15  # a cut must raise the weakest digit's confidence by this much to be taken
+
+
+@dataclass(frozen=True)
+class DigitRead:
+    """One digit of a number: the answer, its calibrated confidence, and its box in input pixels."""
+
+    digit: int | None
+    confidence: float
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
+    verdict: str
+    preprocessed: np.ndarray = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"digit": self.digit, "confidence": self.confidence, "box": list(self.box)}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The number in an image, left to right, or why it could not be read."""
+
+    number: str | None  # the digits as a string, leading zeros kept; None when part is not a digit
+    confidence: float  # the product of the digits' confidences
+    digits: tuple[DigitRead, ...]
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"number": self.number, "confidence": self.confidence,
+                               "digits": [d.to_dict() for d in self.digits]}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass
+class _Plan:
+    """What to recognise for one image: each piece's unsplit crop, and its split alternatives."""
+
+    ink: Ink
+    pieces: list[Piece]
+    crops: list[list[list[np.ndarray]]]  # per piece, per option (unsplit first), per part: 28x28
+    spans: list[list[list[tuple[int, int]]]]  # the same, column ranges in the ink map
+
+
+def plan(source: ImageSource, name: str) -> _Plan:
+    """Find and segment the ink of one image; a DigitrecError when there is none."""
+    ink = find_ink(load_image(source, name=name), name, READ_SIDE)
+    if ink is None:
+        raise DigitrecError(name, "no digit found (the image is blank or uniform)", NO_DIGIT_HINT, kind="no-digit")
+    labels, pieces = segment(ink.map)
+    crops, spans = [], []
+    kept = []
+    for piece in pieces:
+        options = [[(piece.box.x0, piece.box.x1)], *piece.alternatives]
+        piece_crops, piece_spans = [], []
+        for option in options:
+            try:
+                piece_crops.append([ink_to_mnist(piece_ink(ink.map, labels, piece, cols), 0, name) for cols in option])
+                piece_spans.append(option)
+            except DigitrecError:  # a part too small to be a digit: not an option
+                continue
+        if piece_crops:
+            kept.append(piece)
+            crops.append(piece_crops)
+            spans.append(piece_spans)
+    if not kept:
+        raise DigitrecError(name, "no digit found (only specks of ink)", NO_DIGIT_HINT, kind="no-digit")
+    return _Plan(ink, kept, crops, spans)
+
+
+def _box(ink: Ink, piece: Piece, columns: tuple[int, int], part: np.ndarray | None = None) -> tuple[int, ...]:
+    """A digit's box in input pixels (x0, y0, x1, y1), exclusive ends."""
+    s = ink.scale
+    return (columns[0] * s, piece.box.y0 * s, (columns[1] + 1) * s, (piece.box.y1 + 1) * s)
+
+
+def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
+    """The reading of one planned image, given its crops' predictions in order (`predictions(i)`)."""
+    digits: list[DigitRead] = []
+    k = 0
+    for piece, options, spans in zip(p.pieces, p.crops, p.spans, strict=True):
+        answers = []
+        for option in options:
+            answers.append([predictions(k + j) for j in range(len(option))])
+            k += len(option)
+        best = 0
+        for i in range(1, len(answers)):
+            if _weakest(answers[i]) >= _weakest(answers[best]) + SPLIT_GAIN:
+                best = i
+        for pred, cols in zip(answers[best], spans[best], strict=True):
+            digits.append(DigitRead(pred.digit, pred.confidence if pred.is_digit else pred.closest_probability,
+                                    _box(p.ink, piece, cols), pred.verdict, pred.preprocessed))
+    return _reading(digits)
+
+
+def _weakest(answers: list[Any]) -> float:
+    """The lowest confidence among a reading's digits, 0 if any is not a digit."""
+    return min((a.confidence if a.is_digit else 0.0) for a in answers)
+
+
+def _reading(digits: list[DigitRead]) -> Reading:
+    refused = [i for i, d in enumerate(digits) if d.verdict != "digit"]
+    confidence = math.prod(d.confidence for d in digits) if not refused else 0.0
+    if refused:
+        where = ", ".join(str(i + 1) for i in refused)
+        reason = (f"Part {where} of {len(digits)} (counting from the left) does not look like a digit."
+                  if len(digits) > 1 else "This does not look like a handwritten digit.")
+        return Reading(None, confidence, tuple(digits), reason)
+    return Reading("".join(str(d.digit) for d in digits), confidence, tuple(digits))
+
+
+def name_of(source: ImageSource, name: str | None) -> str:
+    return name or describe(source)

@@ -1,0 +1,162 @@
+"""From an ink map to the digits of a number, left to right: the same way street-number and cheque
+readers began. numpy only.
+
+The ink's connected pieces are found at full analysis resolution (so 1-3 px gaps between digits
+stay gaps); specks and dots are dropped; pieces that share columns are one digit (a 5's flag, the
+two strokes of a 4, a 7's bar); and a piece much wider than a digit is offered split at the columns
+where the least ink crosses, for the reader to keep only where a cut reads clearly better.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .imageops import label_components
+
+SPECK = 0.03  # a piece with less ink than this fraction of the heaviest one...
+SPECK_HEIGHT = 0.35  # ...and shorter than this fraction of the typical digit is a speck or a dot
+SHARED = 0.5  # pieces overlapping by this fraction of the narrower one's width are one digit
+WIDE = 1.25  # a group this many times as wide as the typical digit may hold touching digits
+MAX_DIGITS = 12  # more pieces than this is not a number to read
+
+
+@dataclass(frozen=True)
+class Box:
+    """Rows y0..y1 and columns x0..x1 of the ink map, inclusive."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0 + 1
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0 + 1
+
+    def union(self, other: Box) -> Box:
+        return Box(min(self.y0, other.y0), max(self.y1, other.y1), min(self.x0, other.x0), max(self.x1, other.x1))
+
+
+@dataclass
+class Piece:
+    """Ink belonging to one digit (or, when `alternatives` is set, maybe to several)."""
+
+    box: Box
+    labels: set[int]  # component labels of the ink map
+    mass: float
+    # Splits to consider, each a list of column ranges (x0, x1) of the ink map, left to right.
+    alternatives: list[list[tuple[int, int]]]
+
+
+def _pieces(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
+    labels = label_components(ink > 0)
+    count = int(labels.max())
+    mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)
+    pieces = []
+    ys, xs = np.nonzero(labels)
+    which = labels[ys, xs]
+    for label in range(1, count + 1):
+        sel = which == label
+        if sel.any():
+            py, px = ys[sel], xs[sel]
+            pieces.append(Piece(Box(int(py.min()), int(py.max()), int(px.min()), int(px.max())), {label},
+                                float(mass[label]), []))
+    return labels, pieces
+
+
+def _typical_height(pieces: list[Piece]) -> float:
+    heaviest = max(p.mass for p in pieces)
+    big = [p.box.height for p in pieces if p.mass >= 0.2 * heaviest]
+    return float(np.median(big))
+
+
+def _drop_specks(pieces: list[Piece]) -> list[Piece]:
+    heaviest = max(p.mass for p in pieces)
+    height = _typical_height(pieces)
+    return [p for p in pieces if p.mass >= SPECK * heaviest or p.box.height >= SPECK_HEIGHT * height]
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Shared columns as a fraction of the narrower box's width."""
+    shared = min(a.x1, b.x1) - max(a.x0, b.x0) + 1
+    return max(0, shared) / min(a.width, b.width)
+
+
+def _merge_columns(pieces: list[Piece]) -> list[Piece]:
+    """Pieces that share most of the narrower one's columns are strokes of one digit."""
+    merged = True
+    while merged:
+        merged = False
+        pieces.sort(key=lambda p: p.box.x0)
+        for i in range(len(pieces) - 1):
+            for j in range(i + 1, len(pieces)):
+                a, b = pieces[i], pieces[j]
+                if b.box.x0 > a.box.x1:
+                    break
+                if _overlap(a.box, b.box) >= SHARED:
+                    pieces[i] = Piece(a.box.union(b.box), a.labels | b.labels, a.mass + b.mass, [])
+                    del pieces[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return pieces
+
+
+def _cuts(ink: np.ndarray, piece: Piece, labels: np.ndarray, digit_width: float) -> list[list[tuple[int, int]]]:
+    """Ways to cut a wide piece into 2 or 3 digits, at the columns where least of its ink crosses."""
+    box = piece.box
+    region = np.isin(labels[box.y0:box.y1 + 1, box.x0:box.x1 + 1], list(piece.labels))
+    profile = (region * ink[box.y0:box.y1 + 1, box.x0:box.x1 + 1]).sum(axis=0)
+    options = []
+    for parts in (2, 3):
+        if box.width < 0.6 * parts * digit_width:
+            break
+        cuts, lo = [], 0
+        for k in range(1, parts):
+            centre = round(k * box.width / parts)
+            window = max(2, round(0.25 * box.width / parts))
+            a, b = max(lo + 2, centre - window), min(box.width - 2, centre + window)
+            if a >= b:
+                break
+            cut = a + int(np.argmin(profile[a:b]))
+            cuts.append(cut)
+            lo = cut
+        if len(cuts) == parts - 1:
+            edges = [0, *cuts, box.width]
+            options.append([(box.x0 + edges[k], box.x0 + edges[k + 1] - 1) for k in range(parts)])
+    return options
+
+
+def segment(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
+    """(component labels, the pieces of ink that are digits, left to right). Wide pieces carry the
+    splits the reader may choose from."""
+    labels, pieces = _pieces(ink)
+    if not pieces:
+        return labels, []
+    pieces = _merge_columns(_drop_specks(pieces))
+    pieces.sort(key=lambda p: p.box.x0)
+    if len(pieces) > MAX_DIGITS:
+        return labels, pieces
+    height = _typical_height(pieces)
+    narrow = [p.box.width for p in pieces if p.box.width <= WIDE * 0.75 * height]
+    digit_width = float(np.median(narrow)) if narrow else 0.6 * height
+    for piece in pieces:
+        if piece.box.width > WIDE * max(digit_width, 0.45 * piece.box.height):
+            piece.alternatives = _cuts(ink, piece, labels, digit_width)
+    return labels, pieces
+
+
+def piece_ink(ink: np.ndarray, labels: np.ndarray, piece: Piece, columns: tuple[int, int] | None = None) -> np.ndarray:
+    """The ink of one piece alone (others zeroed), cropped to its box, or to `columns` of it."""
+    box = piece.box
+    x0, x1 = columns if columns is not None else (box.x0, box.x1)
+    crop = ink[box.y0:box.y1 + 1, x0:x1 + 1]
+    mine = np.isin(labels[box.y0:box.y1 + 1, x0:x1 + 1], list(piece.labels))
+    return crop * mine
