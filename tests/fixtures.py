@@ -71,3 +71,46 @@ def png_declaring(width: int, height: int) -> bytes:
 def truncated(data: bytes) -> bytes:
     """The first half of an encoded image: a damaged download."""
     return data[: len(data) // 2]
+
+
+def ruled_page(size: tuple[int, int] = (300, 220), spacing: int = 36, colour: tuple[int, int, int] = (150, 180, 225),
+               margin: int | None = 40) -> Image.Image:
+    """An empty page of a notebook: pale blue ruling every `spacing` px and a red margin line."""
+    page = Image.new("RGB", size, (250, 249, 244))
+    draw = ImageDraw.Draw(page)
+    for y in range(spacing // 2, size[1], spacing):
+        draw.line([(0, y), (size[0], y)], fill=colour, width=2)
+    if margin is not None:
+        draw.line([(margin, 0), (margin, size[1])], fill=(225, 90, 90), width=2)
+    return page
+
+
+def squared_page(size: tuple[int, int] = (300, 220), spacing: int = 20) -> Image.Image:
+    """An empty page of squared paper: a grey-green grid every `spacing` px."""
+    page = Image.new("RGB", size, (248, 250, 247))
+    draw = ImageDraw.Draw(page)
+    for x in range(spacing // 2, size[0], spacing):
+        draw.line([(x, 0), (x, size[1])], fill=(170, 200, 185), width=1)
+    for y in range(spacing // 2, size[1], spacing):
+        draw.line([(0, y), (size[0], y)], fill=(170, 200, 185), width=1)
+    return page
+
+
+def photo_of_paper(size: tuple[int, int] = (1600, 1200), seed: int = 0) -> Image.Image:
+    """A phone photo of blank paper: warm tint, a vignette, a soft shadow from one side, sensor noise."""
+    rng = np.random.default_rng(seed)
+    h, w = size[1], size[0]
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    light = 1 - 0.35 * (((x / w - 0.5) ** 2 + (y / h - 0.5) ** 2) * 2) - 0.25 * np.clip(1 - x / (0.4 * w), 0, 1)
+    rgb = np.stack([0.92 * light, 0.88 * light, 0.8 * light], -1) + rng.normal(0, 0.015, (h, w, 3))
+    return Image.fromarray(np.clip(rgb * 255, 0, 255).astype(np.uint8))
+
+
+def write_on(page: Image.Image, digit: int, height: int, at: tuple[int, int], colour: tuple[int, int, int] = (25, 35, 90),
+             font_size_ratio: float = 1.0) -> Image.Image:
+    """`page` with `digit` written in DejaVu Sans, about `height` px tall, its box's top-left at `at`."""
+    glyph = font_digit(digit, size=height * 2, height=0.5 * font_size_ratio)
+    mask = Image.eval(glyph, lambda v: 255 - v).crop(Image.eval(glyph, lambda v: 255 - v).getbbox())
+    out = page.copy()
+    out.paste(Image.new("RGB", mask.size, colour), at, mask)
+    return out

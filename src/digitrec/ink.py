@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageChops
 
-from .imageops import box_mean, median, pad, quantile_sorted, sample
+from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample
 from .images import check_finite
-from .paper import outside_paper, remove_lines
+from .paper import outside_paper, remove_lines, soft_regions
 
 WORK_SIDE = 512  # px: larger images are box-averaged down to this longest side before analysis
 STRIP_ROWS = 256  # output rows reduced at a time
@@ -119,11 +119,11 @@ def _composite(g: np.ndarray, a: np.ndarray) -> np.ndarray:
     return a * g + (1 - a) * backdrop
 
 
-def background(x: np.ndarray) -> np.ndarray:
-    """The local paper level of `x` (ink bright): a low percentile per block, the minimum over each
-    block's neighbours (a block wholly inside a thick stroke has no paper), interpolated smoothly."""
+def background(x: np.ndarray, grid: int = BLOCKS) -> np.ndarray:
+    """The local paper level of `x` (ink bright): a low percentile per block of a grid x grid of
+    blocks, taken over each block's neighbours, interpolated smoothly."""
     h, w = x.shape
-    b = max(2, math.ceil(max(h, w) / BLOCKS))
+    b = max(2, math.ceil(max(h, w) / grid))
     gh, gw = math.ceil(h / b), math.ceil(w / b)
     padded = pad(x, (0, gh * b - h), (0, gw * b - w), edge=True)
     # Every s-th pixel of a block along both axes, at most about 16x16 of them: plenty for the
@@ -132,7 +132,10 @@ def background(x: np.ndarray) -> np.ndarray:
     blocks = np.sort(padded.reshape(gh, b, gw, b)[:, ::s, :, ::s].transpose(0, 2, 1, 3).reshape(gh, gw, -1))
     low = quantile_sorted(blocks, 0.1).astype(np.float32)
     p = pad(low, (1, 1), (1, 1), edge=True)
-    low = np.median([p[i:i + gh, j:j + gw] for i in range(3) for j in range(3)], axis=0).astype(np.float32)
+    # Each block's level is its neighbourhood's: the minimum on coarse grids (a block wholly inside a
+    # marker's thick stroke has no paper), the median on fine ones (a shadow's edge must be followed).
+    pick = np.min if grid <= BLOCKS else np.median
+    low = pick([p[i:i + gh, j:j + gw] for i in range(3) for j in range(3)], axis=0).astype(np.float32)
     # Pillow's BILINEAR resize by b (to (gw * b, gh * b)) cropped to (h, w), 2.5x faster; and no
     # matrix product, whose BLAS threads would spin on the other core.
     iy, jy, fy = _interpolation(gh, b, h)
@@ -155,7 +158,7 @@ def _interpolation(n: int, b: int, keep: int) -> tuple[np.ndarray, np.ndarray, n
     return i, np.minimum(i + 1, n - 1), np.clip(at - i, 0, 1).astype(np.float32)
 
 
-def raw_ink(g: np.ndarray) -> np.ndarray:
+def raw_ink(g: np.ndarray, blocks: int = BLOCKS) -> np.ndarray:
     """How much darker (or, for light ink, brighter) than the local paper each pixel of a gray image
     is: paper 0, ink positive, relative to the paper's own brightness, denoised."""
     light = box_mean(g, 1)
@@ -165,7 +168,7 @@ def raw_ink(g: np.ndarray) -> np.ndarray:
         lo, hi = float(light.min()), float(light.max())
     dark_ink = typical - lo > hi - typical  # the ink is the tone far from the typical (paper) tone
     x = 1.0 - g if dark_ink else g
-    bg = background(x)
+    bg = background(x, blocks)
     ink = x - bg
     if dark_ink:  # shadows dim paper and ink alike: measure ink relative to the local paper
         ink /= np.maximum(1.0 - bg, 0.2)
@@ -174,18 +177,22 @@ def raw_ink(g: np.ndarray) -> np.ndarray:
     return ink
 
 
-def ink_of_gray(g: np.ndarray) -> np.ndarray | None:
-    """Ink in 0..1 per pixel (0: paper) of a gray image, the paper's own lines and what lies outside
-    the paper removed, or None when there is no ink to speak of."""
-    ink = raw_ink(g)
+def ink_of_gray(g: np.ndarray, photo: bool = False) -> np.ndarray | None:
+    """Ink in 0..1 per pixel (0: paper) of a gray image, the paper's own lines removed, or None when
+    there is no ink to speak of. A `photo` (an image reduced for analysis: a photo or a big scan)
+    also loses what lies outside the paper and its soft shading, and its lighting is followed on a
+    finer grid: its writing is small beside the frame, and shadows change within a fraction of it."""
+    blocks = 2 * BLOCKS if photo else BLOCKS
+    ink = raw_ink(g, blocks)
     sigma = noise(ink)
     # Detection looks at 3x3 means, whose noise is a third of a pixel's: pure noise then peaks near
     # 5 of its sigmas over a whole image, where a digit's strokes stand far above NOISE_FACTOR.
     smooth = box_mean(ink, 1)
     floor = max(MIN_CONTRAST / 2, NOISE_FACTOR * noise(smooth))
     visible = smooth > floor  # everything clearly above the paper's noise: writing, lines, boxes
-    outside = outside_paper(visible)
-    if outside.any():
+    if photo:
+        labels = label_components(visible)
+        outside = outside_paper(visible, labels) | soft_regions(ink, visible, labels)
         ink[outside] = 0
         visible &= ~outside
     ink = remove_lines(ink, visible)
@@ -226,7 +233,7 @@ def find_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> Ink |
     """The ink map of a decoded image, or None when it holds no ink (blank, uniform, pure noise).
     `work_side`: the longest side it is analysed at (reading a number wants more than one digit)."""
     g, factor = gray_of(image, name, work_side)
-    ink = ink_of_gray(g)
+    ink = ink_of_gray(g, photo=max(image.size) > WORK_SIDE)
     if ink is None or not ink.any():
         return None
     return Ink(ink, factor, denoise_radius(g.shape))

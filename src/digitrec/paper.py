@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .imageops import label_components
-from .lines import Line, band_pixels, find_lines
+from .lines import MIN_ASPECT, Line, band_pixels, find_lines
 
 MIN_LINE = 0.4  # a candidate line is at least this fraction of the image long
 THIN = 0.6  # a line at most this fraction of the writing's stroke width is printed, not written
@@ -20,13 +20,17 @@ BEYOND = 0.25  # ...or it runs past the writing by this fraction of the writing'
 FAMILY = 3  # ...or it is one of at least this many parallel lines
 HAIRLINE = 0.03  # with no other writing, a line thinner than this fraction of the image is paper
 CORNER = 0.15  # lines meeting within this fraction of the image close a frame (room for rounded corners)
+TIGHT = 0.03  # a cell's divider reaches the cell's top and bottom lines within this fraction
+ALIKE = 2.0  # a rectangle's sides are at most this many times as thick as its top and bottom
 ASPECT = 10  # a line on its own is this many times as long as it is thick; a pen's stroke rarely is
 FAINT = 0.6  # a line at most this fraction of the writing's ink strength is printed (pale ruling)
 MAIN = 0.2  # pieces of writing with this fraction of the largest piece's ink count for its extent
+SOFT = 0.06  # edges changing by less than this fraction of the region's peak ink per px are shading,
+SHADE = 0.35  # ...when the region is no darker than this against the paper
 CROSSING = 2  # px: a stroke with ink this close on both sides of a removed line crosses it
-# A region touching the border along this fraction of the short side, filling this fraction of its
-# bounding box, is not writing; it is removed when at least MIN_REST of the image holds other ink.
-SOLID_BORDER, SOLID_FILL, MIN_REST = 0.25, 0.7, 0.0005
+# A region touching the border and running along this fraction of the image, filling this fraction of
+# its bounding box, is not writing; it is removed when at least MIN_REST of the image holds other ink.
+SOLID_BORDER, SOLID_FILL, MIN_REST = 0.5, 0.7, 0.0005
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -50,25 +54,38 @@ def _position(line: Line, shift: np.ndarray) -> float:
 
 
 def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int]) -> set[int]:
-    """Lines that close rectangles: two horizontal lines and the vertical lines that run from one to
-    the other, at their ends (a printed box) or along them (a form's row of cells). A rectangle
-    needs two sides, or one where the horizontal lines run out of the image."""
-    tol = max(3.0, CORNER * min(shape))
+    """Lines that close rectangles: two horizontal lines and the vertical lines between them: at their
+    ends (a printed box, its corners perhaps rounded) or along them, reaching both closely (the
+    dividers of a form's row of cells). A rectangle needs two sides, or one where the horizontal
+    lines run out of the image."""
+    corner = max(3.0, CORNER * min(shape))
+    tight = max(3.0, TIGHT * min(shape))
     pos = [_position(line, shifts[line.axis]) for line in lines]
     horizontal = [i for i, line in enumerate(lines) if line.axis == 0]
     vertical = [i for i, line in enumerate(lines) if line.axis == 1]
     found: set[int] = set()
     for a in horizontal:
         for b in horizontal:
-            if pos[b] - pos[a] < 2 * tol:
+            if pos[b] - pos[a] < 2 * corner:
                 continue
-            left, right = max(lines[a].start, lines[b].start) - tol, min(lines[a].end, lines[b].end) + tol
-            sides = [v for v in vertical if abs(lines[v].start - pos[a]) <= tol and abs(lines[v].end - pos[b]) <= tol
-                     and left <= pos[v] <= right]
+            span = (pos[a], pos[b], max(lines[a].start, lines[b].start), min(lines[a].end, lines[b].end))
+            printed = max(lines[a].thickness, lines[b].thickness)  # a form's lines are printed alike
+            sides = [v for v in vertical if lines[v].thickness <= ALIKE * printed
+                     and _is_side(lines[v], pos[v], span, corner, tight)]
             runs_out = min(lines[a].start, lines[b].start) <= 1 or max(lines[a].end, lines[b].end) >= shape[1] - 2
             if len(sides) >= 2 or (sides and runs_out):
                 found |= {a, b, *sides}
     return found
+
+
+def _is_side(line: Line, at: float, span: tuple[float, float, int, int], corner: float, tight: float) -> bool:
+    """Whether a vertical line at column `at` joins a rectangle's top and bottom (rows span[0], span[1],
+    columns span[2]..span[3]): near an end of them it may fall short by a rounded corner; between them
+    it must reach both."""
+    top, bottom, left, right = span
+    at_end = min(abs(at - left), abs(at - right)) <= corner
+    reach = corner if at_end else tight + line.thickness
+    return left - corner <= at <= right + corner and abs(line.start - top) <= reach and abs(line.end - bottom) <= reach
 
 
 def _families(lines: list[Line]) -> set[int]:
@@ -140,12 +157,14 @@ def remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
     boxes = frames - families
     paper = frames | families
-    writing = _without(mask, [bands[i] for i in paper])
-    for i, line in enumerate(lines):  # each remaining line judged against the writing without it
-        alone = _without(writing, [bands[i]])
+    # Each remaining line is judged against the writing without any of the lines, so that two lines of
+    # an empty page do not pass each other off as writing.
+    writing = _without(mask, bands)
+    for i, line in enumerate(lines):
+        alone = writing
         faint = _strength(ink, cores[i]) <= FAINT * _strength(ink, alone)
-        if (i not in paper and line.length >= ASPECT * line.thickness
-                and _lone_line_is_paper(line, alone, mask.shape, faint)):
+        long = line.length >= (MIN_ASPECT if faint else ASPECT) * line.thickness  # a pale line may be short
+        if i not in paper and long and _lone_line_is_paper(line, alone, mask.shape, faint):
             paper.add(i)
     writing = _without(mask, [bands[i] for i in paper])
     out = ink.copy()
@@ -183,22 +202,49 @@ def _crossed(writing: np.ndarray, line: Line, offset: np.ndarray) -> np.ndarray:
     return both
 
 
-def outside_paper(mask: np.ndarray) -> np.ndarray:
+def outside_paper(mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Solid regions along the image's border: a desk, the paper's edge or a deep shadow in a photo,
     not writing. Returns their mask; nothing when they would be all the ink there is (a thick
-    stroke of a tightly cropped digit touches the border too)."""
-    labels = label_components(mask)
+    stroke of a tightly cropped digit touches the border too). `labels`: the mask's components."""
     out = np.zeros_like(mask)
     if not labels.any():
         return out
     border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     touching = np.bincount(border, minlength=int(labels.max()) + 1)
     touching[0] = 0
-    for label in np.flatnonzero(touching >= SOLID_BORDER * min(mask.shape)):
+    for label in np.flatnonzero(touching):
         region = labels == label
         rows, cols = np.flatnonzero(region.any(1)), np.flatnonzero(region.any(0))
-        fill = region.sum() / ((rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1))
-        if fill >= SOLID_FILL:
+        height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+        long = max(height / mask.shape[0], width / mask.shape[1]) >= SOLID_BORDER
+        if long and region.sum() >= SOLID_FILL * height * width:
             out |= region
     rest = mask & ~out
     return out if rest.sum() >= MIN_REST * mask.size else np.zeros_like(mask)
+
+
+def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Faint regions of `mask` whose edges are soft: shading, a shadow or a vignette, not writing.
+    Ink falls off within a pixel or two of a stroke's edge; a shadow's darkness fades over tens of
+    pixels. Sharpness: the mean change of ink per px across a region's edge, over its peak.
+    `labels`: the mask's components."""
+    count = int(labels.max())
+    if not count:
+        return np.zeros_like(mask)
+    grad = np.zeros_like(ink)
+    grad[:-1] += np.abs(np.diff(ink, axis=0))
+    grad[:, :-1] += np.abs(np.diff(ink, axis=1))
+    inner = mask.copy()  # the mask eroded by one pixel: its edge is what remains
+    inner[1:] &= mask[:-1]
+    inner[:-1] &= mask[1:]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    edge = mask & ~inner
+    edge_sum = np.bincount(labels[edge], weights=grad[edge], minlength=count + 1)
+    edge_len = np.bincount(labels[edge], minlength=count + 1)
+    peak = np.zeros(count + 1)
+    np.maximum.at(peak, labels[mask], ink[mask])
+    sharpness = edge_sum / np.maximum(edge_len, 1) / np.maximum(peak, 1e-6)
+    soft = np.flatnonzero((sharpness < SOFT) & (peak < SHADE))  # an upscaled digit is soft, but dark
+    soft = soft[soft > 0]
+    return np.isin(labels, soft) if soft.size else np.zeros_like(mask)

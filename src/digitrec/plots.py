@@ -152,3 +152,25 @@ def save_reliability(probabilities: np.ndarray, labels: np.ndarray, path: str | 
     ax_count.bar([b[0] for b in bins], [b[2] / len(labels) for b in bins], width=0.05)
     ax_count.set(xlabel="confidence", ylabel="share of images", yscale="log")
     return _save(fig, path)
+
+
+def save_readings_figure(shown: Sequence[tuple[str, Image.Image, Any]], path: str | Path) -> Path:
+    """Each input with a box and the digit read drawn over each of its digits. `shown`: (name, image,
+    reader.Reading) per input."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(shown) or 1, 1, figsize=(7, 2.2 * max(1, len(shown))), squeeze=False)
+    for ax, (name, image, reading) in zip(axes[:, 0], shown, strict=False):
+        ax.imshow(thumbnail(image, 1024 if image.width < 4096 else 512), extent=(0, image.width, image.height, 0))
+        for d in reading.digits:
+            x0, y0, x1, y1 = d.box
+            colour = "tab:green" if d.verdict == "digit" else "tab:red"
+            ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color=colour, lw=1.5))
+            ax.text(x0, y0, "?" if d.digit is None else str(d.digit), color=colour, fontsize=11,
+                    va="bottom", weight="bold")
+        ax.set_title(f"{name}: {reading.number if reading.number is not None else 'not a number'}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[len(shown):, 0]:
+        ax.axis("off")
+    fig.tight_layout()
+    return _save(fig, path)

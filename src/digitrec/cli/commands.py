@@ -95,6 +95,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
                        preprocess=args.preprocess)
 
 
+def cmd_read(args: argparse.Namespace) -> int:
+    from .read import run_read
+
+    return run_read(args.paths, model=args.model, as_json=args.json, show=args.show, preview=args.preview)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from ..export import export_onnx
 

@@ -76,6 +76,18 @@ def _add_recognition(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-preprocess", dest="preprocess", action="store_false",
                    help="inputs are already 28x28 MNIST form (white digit on black): pass them as they are")
 
+    p = sub.add_parser("read", help="read the whole number in image files, folders or globs",
+                       description="Read the number in each image, left to right (amounts, years, postcodes). "
+                       "Exit code 1 if any input could not be read or holds no digit.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders or glob patterns")
+    p.add_argument("--model", default=None,
+                   help="an .onnx export or a .safetensors checkpoint (default: the shipped model)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per input")
+    p.add_argument("--show", metavar="OUT.png", default=None,
+                   help="draw each input with a box and the digit read over each of its digits")
+    p.add_argument("--preview", metavar="DIR", default=None,
+                   help="save each digit's 28x28 as a PNG (NAME-1.png, NAME-2.png... left to right)")
+
     p = sub.add_parser("export", help="export a checkpoint to ONNX for fast, torch-free inference",
                        description="Write OUT_DIR/NAME.onnx (checkpoint metadata in its metadata_props) "
                        "and OUT_DIR/NAME.safetensors (weights only), after checking that onnxruntime "

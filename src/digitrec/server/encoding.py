@@ -12,6 +12,7 @@ from ..images import encode_png
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..reader import Reading
     from ..recognizer import Prediction
 
 
@@ -44,3 +45,11 @@ def prediction_json(prediction: Prediction) -> dict[str, Any]:
     """The API's answer for one image: the digit and its probability (or why there is none), all ten
     probabilities, and what the model saw. The same keys as `digitrec predict --json`, plus the 28x28."""
     return {**prediction.to_dict(), "preprocessed": png_data_url(prediction.preprocessed)}
+
+
+def reading_json(reading: Reading) -> dict[str, Any]:
+    """The API's answer for a number: the same keys as `digitrec read --json`, plus each digit's 28x28."""
+    out = reading.to_dict()
+    for digit, entry in zip(reading.digits, out["digits"], strict=True):
+        entry["preprocessed"] = png_data_url(digit.preprocessed)
+    return out

@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 
 from ..errors import DigitrecError
 from .bodies import read_items
-from .encoding import prediction_json
-from .schemas import ERRORS, BatchOut, HealthOut, ModelOut, PredictionOut, request_body
+from .encoding import prediction_json, reading_json
+from .schemas import ERRORS, BatchOut, HealthOut, ModelOut, PredictionOut, ReadingOut, request_body
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -64,6 +64,26 @@ async def predict(request: Request) -> JSONResponse:
     assert isinstance(data, bytes)  # single-image bodies raise on errors instead of returning them
     try:
         answer = await _in_thread(request, _predict_one, state.recognizer, name, data)
+    except DigitrecError as err:
+        raise HTTPException(error_status(err), str(err)) from None
+    return JSONResponse(answer)
+
+
+def _read_one(recognizer: Any, name: str, data: bytes) -> dict[str, Any]:
+    return reading_json(recognizer.read(data, name=name))
+
+
+@router.post("/read", response_model=ReadingOut, responses=ERRORS, openapi_extra=request_body(False),
+             summary="Read the whole number in one image")
+async def read(request: Request) -> JSONResponse:
+    """The same input forms and limits as /api/predict. The answer holds the number (digits left to
+    right, leading zeros kept; null when part of the ink is not a digit, with a `reason`), its
+    confidence, and per digit its answer, confidence, box in input pixels and 28x28."""
+    state = request.app.state
+    [(name, data)] = await read_items(request, state.max_upload_bytes, many=False, max_items=1)
+    assert isinstance(data, bytes)  # single-image bodies raise on errors instead of returning them
+    try:
+        answer = await _in_thread(request, _read_one, state.recognizer, name, data)
     except DigitrecError as err:
         raise HTTPException(error_status(err), str(err)) from None
     return JSONResponse(answer)

@@ -22,6 +22,21 @@ class PredictionOut(BaseModel):
     preprocessed: str = Field(description="what the model saw: the 28x28 input as a PNG data URL")
 
 
+class DigitOut(BaseModel):
+    digit: int | None = Field(description="the digit read, 0-9; null when this part is not a digit")
+    confidence: float = Field(description="its calibrated probability, 0-1")
+    box: list[int] = Field(description="[x0, y0, x1, y1] in the input image's pixels, x1 and y1 exclusive")
+    preprocessed: str = Field(description="the 28x28 this digit became, as a PNG data URL")
+
+
+class ReadingOut(BaseModel):
+    number: str | None = Field(description="the digits left to right, leading zeros kept; null when part of "
+                               "the ink is not a digit")
+    confidence: float = Field(description="the whole number's confidence: the product of its digits'")
+    digits: list[DigitOut] = Field(description="each digit, left to right")
+    reason: str | None = Field(None, description="why there is no number, in one sentence")
+
+
 class BatchItemOut(BaseModel):
     name: str = Field(description="the file name, or 'image N' for JSON items")
     digit: int | None = None

@@ -1,0 +1,183 @@
+"""Reading whole numbers (issue 12): segmentation cases on generated images, the JSON contract, and
+the CLI and the API giving the same answers."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digitrec import Recognizer
+from digitrec.cli.read import run_read
+from digitrec.errors import DigitrecError
+from fixtures import encode, font_digit, mnist_test, ruled_page
+
+STROKES = {  # pen strokes in a unit box (x right, y down); separate strokes do not touch
+    "4": [[(0.62, 0.0), (0.1, 0.62), (0.95, 0.62)], [(0.68, 0.3), (0.68, 1.0)]],  # stem apart from the rest
+    "5": [[(0.28, 0.12), (0.22, 0.48), (0.6, 0.4), (0.85, 0.62), (0.8, 0.88), (0.5, 1.0), (0.15, 0.9)],
+          [(0.38, 0.02), (0.9, 0.0)]],  # the flag lifted off
+    "7": [[(0.1, 0.02), (0.9, 0.02), (0.45, 1.0)], [(0.32, 0.55), (0.78, 0.55)]],  # a crossed 7's bar, touching
+    "1": [[(0.5, 0.0), (0.5, 1.0)]],
+    "0": [[(0.5, 0.0), (0.85, 0.25), (0.85, 0.75), (0.5, 1.0), (0.15, 0.75), (0.15, 0.25), (0.5, 0.0)]],
+}
+
+
+def pen_digit(digit: str, height: int, pen: int = 7) -> Image.Image:
+    """An L image (ink white) of a digit drawn with strokes, `height` px tall."""
+    width = int(height * 0.7)
+    image = Image.new("L", (width + 2 * pen, height + 2 * pen), 0)
+    draw = ImageDraw.Draw(image)
+    for stroke in STROKES[digit]:
+        xy = [(pen + x * width, pen + y * height) for x, y in stroke]
+        draw.line(xy, fill=255, width=pen, joint="curve")
+    return image.crop(image.getbbox())
+
+
+def font_ink(digit: int, height: int) -> Image.Image:
+    glyph = Image.eval(font_digit(digit, size=height * 2, height=0.5), lambda v: 255 - v)
+    return glyph.crop(glyph.getbbox())
+
+
+def number(glyphs: list[Image.Image], gaps: list[int], drops: list[int] | None = None,
+           page: Image.Image | None = None, ink: int = 20) -> Image.Image:
+    """Glyphs (ink white) side by side, `gaps` px apart, each lowered by `drops` px, dark on light."""
+    drops = drops or [0] * len(glyphs)
+    width = sum(g.width for g in glyphs) + sum(gaps) + 80
+    height = max(g.height + d for g, d in zip(glyphs, drops, strict=True)) + 80
+    out = page.resize((width, height)) if page is not None else Image.new("RGB", (width, height), (250, 250, 248))
+    x = 40
+    for glyph, gap, drop in zip(glyphs, [*gaps, 0], drops, strict=True):
+        out.paste(Image.new("RGB", glyph.size, (ink, ink, ink + 40)), (x, 40 + drop), glyph)
+        x += glyph.width + gap
+    return out
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer.load()
+
+
+def _read(recognizer: Recognizer, image: Image.Image) -> str | None:
+    return recognizer.read(encode(image)).number
+
+
+def test_spaced_digits(recognizer: Recognizer) -> None:
+    assert _read(recognizer, number([font_ink(d, 90) for d in (2, 0, 2, 4)], [30, 40, 25])) == "2024"
+
+
+@pytest.mark.parametrize("gap", [1, 2, 3])
+def test_near_touching_digits(recognizer: Recognizer, gap: int) -> None:
+    assert _read(recognizer, number([font_ink(d, 90) for d in (3, 8, 5)], [gap, gap])) == "385"
+
+
+def test_digits_in_two_strokes_are_one_digit_each(recognizer: Recognizer) -> None:
+    reading = recognizer.read(encode(number([pen_digit(d, 110) for d in "457"], [35, 35])))
+    assert reading.number == "457" and len(reading.digits) == 3
+
+
+def test_different_sizes_on_a_drifting_baseline(recognizer: Recognizer) -> None:
+    glyphs = [font_ink(9, 110), font_ink(1, 80), font_ink(6, 95), font_ink(0, 70)]
+    assert _read(recognizer, number(glyphs, [28, 30, 26], drops=[0, 30, 5, 45])) == "9160"
+
+
+def test_on_ruled_paper(recognizer: Recognizer) -> None:
+    page = ruled_page((400, 200), spacing=40, margin=None)
+    assert _read(recognizer, number([font_ink(d, 80) for d in (7, 3, 8)], [30, 30], page=page)) == "738"
+
+
+def test_a_speck_is_not_a_digit(recognizer: Recognizer) -> None:
+    image = number([font_ink(d, 90) for d in (4, 2)], [40])
+    ImageDraw.Draw(image).ellipse((image.width - 30, 20, image.width - 25, 25), fill=(20, 20, 60))
+    assert _read(recognizer, image) == "42"
+
+
+def test_leading_zeros_are_kept_and_boxes_are_in_input_pixels(recognizer: Recognizer) -> None:
+    glyphs = [font_ink(d, 90) for d in (0, 0, 7)]
+    image = number(glyphs, [30, 30])
+    big = image.resize((image.width * 3, image.height * 3))  # analysed at a reduced size, boxed in input px
+    reading = recognizer.read(encode(big))
+    assert reading.number == "007"
+    x = 40 * 3
+    for digit, glyph in zip(reading.digits, glyphs, strict=True):
+        x0, y0, x1, y1 = digit.box
+        assert abs(x0 - x) <= 12 and abs(x1 - (x + glyph.width * 3)) <= 12 and abs(y0 - 120) <= 12
+        x += (glyph.width + 30) * 3
+
+
+def test_a_single_digit_reads_as_a_one_digit_number(recognizer: Recognizer) -> None:
+    images, labels = mnist_test()
+    canvases = [encode(Image.fromarray(255 - images[i]).resize((140, 140))) for i in range(40)]
+    readings = recognizer.read_many(canvases)
+    predictions = recognizer.predict_many(canvases)
+    same = sum(r.number == str(p.digit) for r, p in zip(readings, predictions, strict=True))
+    assert same >= 38 and all(len(r.digits) == 1 for r in readings)
+    assert sum(r.number == str(y) for r, y in zip(readings, labels, strict=False)) >= 38
+
+
+def test_blank_and_unreadable_inputs_are_errors(recognizer: Recognizer) -> None:
+    with pytest.raises(DigitrecError) as info:
+        recognizer.read(encode(Image.new("L", (300, 100), 255)))
+    assert info.value.kind == "no-digit"
+    results = recognizer.read_many([b"not an image", encode(number([font_ink(5, 80)], []))])
+    assert isinstance(results[0], DigitrecError) and results[1].number == "5"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("numbers")
+    paths = [folder / "amount.png", folder / "year.jpg"]
+    number([font_ink(d, 80) for d in (4, 7)], [30]).save(paths[0])
+    number([font_ink(d, 80) for d in (1, 9, 8, 4)], [25, 25, 25]).convert("RGB").save(paths[1], quality=92)
+    return paths
+
+
+def test_json_contract_and_exit_codes(files: list[Path]) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert run_read([str(p) for p in files], as_json=True, out=out, err=err) == 0
+    for line, path in zip(out.getvalue().splitlines(), files, strict=True):
+        doc = json.loads(line)
+        assert set(doc) == {"path", "number", "confidence", "digits"} and doc["path"] == str(path)
+        assert isinstance(doc["number"], str) and 0 < doc["confidence"] <= 1
+        for digit in doc["digits"]:
+            assert set(digit) == {"digit", "confidence", "box"} and len(digit["box"]) == 4
+    out = io.StringIO()
+    assert run_read([str(files[0]), str(files[0].parent / "missing.png")], out=out, err=err) == 1
+    assert out.getvalue().startswith(f"{files[0]}: 47  (4 ")
+
+
+def test_cli_and_api_answer_the_same(files: list[Path], recognizer: Recognizer) -> None:
+    import warnings
+
+    from digitrec.server import create_app
+
+    with warnings.catch_warnings():  # starlette >= 1.x prefers the httpx2 fork; httpx still works
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    result = subprocess.run([sys.executable, "-m", "digitrec", "read", "--json", *map(str, files)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    with TestClient(create_app(recognizer)) as client:
+        for line, path in zip(result.stdout.splitlines(), files, strict=True):
+            cli = json.loads(line)
+            api = client.post("/api/read", files={"file": (path.name, path.read_bytes())}).json()
+            assert api["number"] == cli["number"]
+            assert [d["box"] for d in api["digits"]] == [d["box"] for d in cli["digits"]]
+            assert np.allclose([d["confidence"] for d in api["digits"]], [d["confidence"] for d in cli["digits"]])
+            assert all(d["preprocessed"].startswith("data:image/png;base64,") for d in api["digits"])
+        assert client.post("/api/read", content=encode(Image.new("L", (90, 60), 255))).status_code == 422
+
+
+def test_show_and_preview(files: list[Path], tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert run_read([str(files[1])], show=str(tmp_path / "show.png"), preview=str(tmp_path / "seen"),
+                    out=out, err=err) == 0
+    assert Image.open(tmp_path / "show.png").width > 300
+    assert sorted(p.name for p in (tmp_path / "seen").iterdir()) == [f"year-{i}.png" for i in range(1, 5)]
+    assert Image.open(tmp_path / "seen" / "year-1.png").size == (28, 28)
