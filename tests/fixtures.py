@@ -106,8 +106,8 @@ def photo_of_paper(size: tuple[int, int] = (1600, 1200), seed: int = 0) -> Image
     return Image.fromarray(np.clip(rgb * 255, 0, 255).astype(np.uint8))
 
 
-def write_on(page: Image.Image, digit: int, height: int, at: tuple[int, int], colour: tuple[int, int, int] = (25, 35, 90),
-             font_size_ratio: float = 1.0) -> Image.Image:
+def write_on(page: Image.Image, digit: int, height: int, at: tuple[int, int],
+             colour: tuple[int, int, int] = (25, 35, 90), font_size_ratio: float = 1.0) -> Image.Image:
     """`page` with `digit` written in DejaVu Sans, about `height` px tall, its box's top-left at `at`."""
     glyph = font_digit(digit, size=height * 2, height=0.5 * font_size_ratio)
     mask = Image.eval(glyph, lambda v: 255 - v).crop(Image.eval(glyph, lambda v: 255 - v).getbbox())
