@@ -28,7 +28,7 @@ from .errors import DigitrecError
 from .images import ImageSource, describe
 from .metadata import normalization_of, temperature_of
 from .preprocess import as_mnist, to_mnist
-from .runtimes import Loaded, Runner, onnx_runner, torch_runner
+from .runtimes import LayerInfo, Loaded, Probe, Runner, onnx_runner, torch_runner
 
 CHUNK = 256  # images per inference call: large enough for full speed, small enough for memory
 
@@ -60,10 +60,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class Recognizer:
     """A digit recogniser: a model plus the one preprocessing path. Build it with `Recognizer.load`."""
 
-    def __init__(self, run: Runner, metadata: dict[str, Any], name: str, workers: int = 1):
+    def __init__(self, run: Runner, metadata: dict[str, Any], name: str, workers: int = 1,
+                 probe: Probe | None = None, layers: tuple[LayerInfo, ...] = ()):
         self._run = run
+        self._probe = probe
         self.metadata = metadata
         self.name = name
+        self.layers = layers  # the layers `activations` returns (none for an export without them)
         self.normalization = normalization_of(metadata)
         self.temperature = temperature_of(metadata)
         # Threads that run the chunks of one big batch side by side; they hold no state.
@@ -81,7 +84,8 @@ class Recognizer:
                                     "model with --model", kind="bad-model")
         path = Path(path)
         loaded: Loaded = (onnx_runner if path.suffix == ".onnx" else torch_runner)(str(path), threads)
-        return cls(loaded.run, loaded.metadata, "shipped" if shipped else path.stem, loaded.workers)
+        return cls(loaded.run, loaded.metadata, "shipped" if shipped else path.stem, loaded.workers, loaded.probe,
+                   loaded.layers)
 
     def __repr__(self) -> str:
         return f"Recognizer({self.name!r}, model={self.metadata.get('model', {}).get('name', '?')!r})"
@@ -103,6 +107,14 @@ class Recognizer:
             raise DigitrecError(f"model {self.name}", "gave NaN or infinite outputs", "retrain or re-export it",
                                 kind="bad-model")
         return logits
+
+    def activations(self, x28: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(logits (N, classes), the activations (N, *layer.shape) of each of `self.layers`) of
+        MNIST-form uint8 images (N, 28, 28), in one run; no activations for a model without them."""
+        batch = self.normalization.from_uint8(x28)
+        if self._probe is None:
+            return self._run(batch), []
+        return self._probe(batch)
 
     def classify(self, x28: np.ndarray) -> list[Prediction]:
         """Predictions for MNIST-form uint8 images (N, 28, 28), batched."""
