@@ -88,7 +88,10 @@ def _add_recognition(sub: argparse._SubParsersAction) -> None:
                        description="Serve the page at / and the API at /api (docs at /docs) with uvicorn.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
-    p.add_argument("--model", default=None, help="checkpoint or .onnx to serve (default: the shipped model)")
+    p.add_argument("--model", action="append", default=None, metavar="[NAME=]MODEL",
+                   help="a checkpoint (.safetensors), an .onnx export, a run folder (its best.safetensors) or "
+                   "`shipped`; repeat to serve several side by side, the first the default; NAME= names one "
+                   "(default: the shipped model)")
     p.add_argument("--max-upload-mb", type=float, default=5.0,
                    help="refuse request bodies larger than this, with 413 (default: 5)")
     p.add_argument("--workers", type=int, default=0,
