@@ -18,11 +18,16 @@ INSIDE_SHOWN = "document.getElementById('inside').dataset.state === 'ok'"
 @pytest.fixture(scope="module")
 def mlp_run(tmp_path_factory) -> Path:
     """A second model with fully connected layers: the tutorial MLP, one epoch on 6,000 images."""
+    import torch
+
     from digitrec.config import preset_config
     from digitrec.training import train
 
     out = tmp_path_factory.mktemp("runs") / "tutorial-mlp"
-    train(preset_config("tutorial-mlp", epochs=1, train_limit=6000, precision="fp32", out=str(out), quiet=True))
+    threads = torch.get_num_threads()  # one thread: quick even on a busy machine; restored for later tests
+    train(preset_config("tutorial-mlp", epochs=1, train_limit=6000, precision="fp32", threads=1, out=str(out),
+                        quiet=True))
+    torch.set_num_threads(threads)
     return out
 
 
