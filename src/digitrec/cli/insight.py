@@ -53,7 +53,8 @@ def run_explain(image: str, model: str | None = None, out: str | None = None, as
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     _check_out(out, "--out")
-    explanation = explain(Recognizer.load(model), image, preprocess=preprocess, tutorial=tutorial, name=image)
+    explanation = explain(Recognizer.load(model), image, preprocess=preprocess, tutorial=tutorial, name=image,
+                          model_name=str(model) if model else "shipped")
     if as_json:
         print(json.dumps({"path": image, **explanation.to_dict()}), file=stdout)
     else:
