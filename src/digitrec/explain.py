@@ -70,8 +70,8 @@ def explain(recognizer: Any, source: ImageSource, preprocess: bool = True, tutor
     _, activations = recognizer.activations(x28[None])
     layers = tuple(LayerView(info, values[0]) for info, values in zip(recognizer.layers, activations, strict=True))
     naive = recognizer.classify(tutorial_preprocess(source, name)[None])[0] if tutorial else None
-    return Explanation(model_name or recognizer.name, prediction, occlusion(recognizer, x28, prediction.digit),
-                       layers, naive)
+    best = prediction.top(1)[0][0]  # the most probable digit, the answer's saliency
+    return Explanation(model_name or recognizer.name, prediction, occlusion(recognizer, x28, best), layers, naive)
 
 
 def grid_of(values: np.ndarray) -> tuple[int, int]:

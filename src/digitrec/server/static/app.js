@@ -334,9 +334,11 @@ function showCard(name, response, answer) {
   if (!el) return;
   el.li.dataset.state = !response ? "empty" : response.ok ? "ok" : "error";
   const ok = response && response.ok;
-  el.digit.textContent = ok ? String(answer.digit) : "";
-  el.sentence.textContent = !response ? "–" : ok ? `${(answer.confidence * 100).toFixed(1)}% sure`
-    : response.status === 422 ? "no digit found" : (answer.detail || `error ${response.status}`);
+  const digit = ok && answer.digit != null;  // an answer may be a sentence instead of a digit
+  el.digit.textContent = digit ? String(answer.digit) : "";
+  el.sentence.textContent = !response ? "–" : digit ? `${(answer.confidence * 100).toFixed(1)}% sure`
+    : ok ? (answer.reason || "no digit") : response.status === 422 ? "no digit found"
+    : (answer.detail || `error ${response.status}`);
   [...el.bars.children].forEach((bar, d) => {
     bar.style.height = ok ? `${Math.max(2, answer.probabilities[d] * 100)}%` : "0";
     bar.classList.toggle("winner", ok && d === answer.digit);
