@@ -11,11 +11,13 @@ connected layer as a strip of units. `to_dict()` is the JSON of `POST /api/expla
 from __future__ import annotations
 
 import base64
+import io
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from .images import ImageSource, encode_png, load_image
 from .recognizer import Prediction
@@ -91,11 +93,11 @@ def tile(values: np.ndarray) -> np.ndarray:
         grid[:len(values)] = values
         return grid.reshape(rows, columns)
     channels, height, width = values.shape
-    grid = np.full((rows * (height + GAP) - GAP, columns * (width + GAP) - GAP), np.nan, dtype=np.float32)
-    for c in range(channels):
-        top, left = (c // columns) * (height + GAP), (c % columns) * (width + GAP)
-        grid[top:top + height, left:left + width] = values[c]
-    return grid
+    # Every map with a NaN row and column after it, NaN maps after the last: then the grid is a reshape.
+    padded = np.full((rows * columns, height + GAP, width + GAP), np.nan, dtype=np.float32)
+    padded[:channels, :height, :width] = values
+    grid = padded.reshape(rows, columns, height + GAP, width + GAP).transpose(0, 2, 1, 3)
+    return grid.reshape(rows * (height + GAP), columns * (width + GAP))[:-GAP, :-GAP]
 
 
 def to_png(grid: np.ndarray, top: float) -> bytes:
@@ -103,7 +105,10 @@ def to_png(grid: np.ndarray, top: float) -> bytes:
     gaps = np.isnan(grid)
     grey = np.rint(np.clip(np.nan_to_num(grid) / top, 0, 1) * 255) if top > 0 else np.zeros(grid.shape)
     pixels = np.stack([grey.astype(np.uint8), np.where(gaps, 0, 255).astype(np.uint8)], axis=-1)
-    return encode_png(pixels)
+    buffer = io.BytesIO()
+    # zlib's fastest level: these PNGs are a few kB either way, and level 6 took 1.6 ms each.
+    Image.fromarray(pixels, "LA").save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
 
 
 def _url(png: bytes) -> str:
