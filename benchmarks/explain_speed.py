@@ -10,7 +10,8 @@ to a real `digitrec serve` with four models loaded.
     counts the waits for a core).
 (b) Over loopback: `digitrec serve` (default workers) with the shipped model and three more (fresh
     mlp, lenet and digitnet checkpoints: speed does not depend on the weights). First
-    `POST /api/explain` alone, one request at a time; then what the page sends per drawing update:
+    `POST /api/predict` and `POST /api/explain`, one request at a time; then what the page sends per
+    drawing update:
     /api/predict for each of the 4 models and /api/explain for one, all at once, timed until the
     last answer arrives. Medians and 90th percentiles over --rounds passes of --drawings, and the
     server's CPU time per request or update (all its processes).
@@ -149,11 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for body in bodies[:5]:
                 post(port, "/api/explain", body)  # warm-up: every worker builds its sessions
-            cpu = cpu_seconds(proc.pid)
-            alone = [post(port, "/api/explain", body) for _ in range(args.rounds) for body in bodies]
-            cpu = (cpu_seconds(proc.pid) - cpu) / len(alone)
-            print(f"(b) POST /api/explain (shipped model), one at a time over loopback: {summary(alone)}; "
-                  f"server CPU {cpu * 1e3:.1f} ms per request")
+            for path in ("/api/predict", "/api/explain"):  # predict, for scale: the same drawings, the same way
+                cpu = cpu_seconds(proc.pid)
+                alone = [post(port, path, body) for _ in range(args.rounds) for body in bodies]
+                cpu = (cpu_seconds(proc.pid) - cpu) / len(alone)
+                print(f"(b) POST {path} (shipped model), one at a time over loopback: {summary(alone)}; "
+                      f"server CPU {cpu * 1e3:.1f} ms per request")
             names = [m.split("=")[0] for m in models]
             paths = [f"/api/predict?model={name}" for name in names] + ["/api/explain?model=shipped"]
             updates = []

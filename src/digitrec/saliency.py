@@ -16,8 +16,8 @@ change; and gradient x input compares with an all-zero normalised input, which a
 standardisation is a uniform grey, so it credits the black background too. Why log-odds: the
 probability of a confident answer saturates (0.999 -> 0.998 hides a large change), its log-odds do
 not. Why 4x4 squares 2 px apart: `benchmarks/saliency.py` blanks the 15% of the ink a map ranks
-highest on 200 MNIST test digits and counts the answers that change: 103 with these squares (71
-model runs per map), 109 with 3x3 squares 1 px apart (237 runs, too slow for a live page), 96 with
+highest on 200 MNIST test digits and counts the answers that change: 103 with these squares (72
+model runs per map), 109 with 3x3 squares 1 px apart (238 runs, too slow for a live page), 96 with
 3x3 squares 2 px apart, 14 with random ink.
 """
 
