@@ -141,3 +141,12 @@ def test_read_run_of_a_folder_without_checkpoint(runs: list[Path], tmp_path: Pat
     for name in ("config.json", "metrics.csv"):
         (folder / name).write_bytes((runs[1] / name).read_bytes())
     assert read_run(folder).parameters is None
+
+
+def test_explaining_the_shipped_model_imports_no_torch(seven: Path) -> None:
+    code = ("import sys; from digitrec import Recognizer; from digitrec.explain import explain; "
+            f"e = explain(Recognizer.load(), {str(seven)!r}); "
+            "print(e.prediction.digit, len(e.layers), 'torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["7", "4", "False"]
