@@ -20,6 +20,7 @@ from digitrec.runlog import write_metrics
 from fixtures import mnist_on_canvas
 
 PNG = b"\x89PNG\r\n\x1a\n"
+pytestmark = pytest.mark.slow  # a dozen fresh processes and one short training run
 
 
 def digitrec(*args: str) -> subprocess.CompletedProcess[str]:
