@@ -159,6 +159,10 @@ PRESETS: dict[str, dict[str, Any]] = {
                                 momentum=0.9, batch_size=100, epochs=5),
     "tutorial-cnn": dict(_TUTORIAL, model="cnn", optimizer="adam", lr=1e-3, momentum=0.9,
                          batch_size=50, epochs=1),
+    # The deep MLP tutorial: a softmax output trained by mean squared error against one-hot targets
+    # (not cross-entropy), Adam 1e-3, batch 512, on raw 0..1 pixels (x / 255).
+    "tutorial-mlp-deep": dict(_TUTORIAL, model="mlp-deep", loss="mse", optimizer="adam", lr=1e-3, momentum=0.9,
+                              batch_size=512, epochs=10, normalize=False),
 }
 
 

@@ -4,8 +4,11 @@
 checkpoint's JSON metadata under the key "digitrec" (exactly the dict `checkpoints.read_metadata`
 returns) plus the export check under "digitrec.export", and OUT_DIR/NAME.safetensors, the same
 checkpoint with its weights only. The graph maps a float32 (N, 1, 28, 28) normalised batch ("input",
-N dynamic) to (N, 10) logits ("logits"), like the torch model. Before writing, the ONNX model is run
-in onnxruntime on MNIST test images and must agree with torch.
+N dynamic) to (N, 10) logits ("logits", the first output), like the torch model, and also outputs
+the activations of the layers the insight views show (`probes.py`: one output per ReLU, named like
+"conv1", described under "digitrec.layers"), so that `explain` runs on an export without torch.
+Before writing, the ONNX model is run in onnxruntime on MNIST test images and must agree with torch,
+in its logits and in every activation.
 Needs torch, onnx and onnxscript (`pip install 'digitrec[dev]'`).
 """
 
@@ -27,6 +30,7 @@ from . import checkpoints
 from .errors import DigitrecError
 from .fileio import atomic_write, writable_dir
 from .metadata import METADATA_KEY, normalization_of
+from .runtimes import LAYERS_KEY
 
 if TYPE_CHECKING:
     import torch
@@ -45,8 +49,11 @@ class ExportResult:
 
 
 def to_onnx_bytes(model: torch.nn.Module, metadata: dict[str, Any]) -> bytes:
-    """Serialised ONNX model of `model`, with `metadata` under the key "digitrec"."""
+    """Serialised ONNX model of `model` (logits first, then each shown layer's activations), with
+    `metadata` under the key "digitrec" and the shown layers under "digitrec.layers"."""
     import torch
+
+    from .probes import WithActivations, shown_layers
 
     try:
         import onnxscript  # noqa: F401  # the exporter needs it; fail early with a clear message
@@ -54,6 +61,7 @@ def to_onnx_bytes(model: torch.nn.Module, metadata: dict[str, Any]) -> bytes:
         raise DigitrecError(None, "exporting needs the onnx and onnxscript packages",
                             "pip install 'digitrec[dev]'") from None
     example = torch.zeros(2, 1, 28, 28)
+    layers = shown_layers(model)
     # The exporter chats on stdout and warns and logs about its own internals (torchvision ops it
     # skips); keep the CLI output clean.
     exporter_log = logging.getLogger("torch.onnx")
@@ -62,41 +70,61 @@ def to_onnx_bytes(model: torch.nn.Module, metadata: dict[str, Any]) -> bytes:
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
-            program = torch.onnx.export(model.eval(), (example,), dynamo=True, opset_version=OPSET,
-                                        input_names=["input"], output_names=["logits"],
+            program = torch.onnx.export(WithActivations(model).eval() if layers else model.eval(), (example,),
+                                        dynamo=True, opset_version=OPSET, input_names=["input"],
+                                        output_names=["logits", *(layer.name for layer in layers)],
                                         dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
     finally:
         exporter_log.setLevel(level)
     proto = program.model_proto
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(metadata)
+    for key, value in ((METADATA_KEY, metadata),
+                       (LAYERS_KEY, [{"name": layer.name, "description": layer.description} for layer in layers])):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
     return proto.SerializeToString()
+
+
+def _differences(session: Any, model: torch.nn.Module, batch: np.ndarray) -> tuple[float, float, bool]:
+    """How far onnxruntime is from torch on `batch`: (largest |logit difference|, largest |activation
+    difference| relative to that activation's largest magnitude (at least 1), whether both chose the
+    same digit for every image)."""
+    import torch
+
+    from .probes import forward_with_activations
+
+    with torch.inference_mode():
+        logits, activations = forward_with_activations(model, torch.from_numpy(batch))
+    got = session.run(None, {"input": batch})
+    if len(got) != 1 + len(activations):
+        return float("inf"), float("inf"), False
+    expected = logits.numpy()
+    logit_diff = float(np.abs(got[0] - expected).max())
+    activation_diff = max((float(np.abs(g - a.numpy()).max()) / max(1.0, float(np.abs(a.numpy()).max()))
+                           for g, a in zip(got[1:], activations, strict=True)), default=0.0)
+    return logit_diff, activation_diff, bool((got[0].argmax(1) == expected.argmax(1)).all())
 
 
 def export_onnx(checkpoint: str | Path, out_dir: str | Path, name: str = "model") -> ExportResult:
     """Write OUT_DIR/NAME.onnx and OUT_DIR/NAME.safetensors (weights only) from a checkpoint."""
     import onnx
     import onnxruntime as ort
-    import torch
 
     from .data import load_split
 
     model, metadata = checkpoints.load_model(checkpoint)
     blob = to_onnx_bytes(model, metadata)
     batch = normalization_of(metadata).from_uint8(load_split("test")[0][:CHECK_IMAGES])
-    with torch.inference_mode():
-        expected = model(torch.from_numpy(batch)).numpy()
     session = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
-    got = session.run(None, {"input": batch})[0]
-    diff = float(np.abs(got - expected).max())
-    same = bool((got.argmax(1) == expected.argmax(1)).all())
-    if diff > TOLERANCE or not same:
+    diff, activation_diff, same = _differences(session, model, batch)
+    if diff > TOLERANCE or activation_diff > TOLERANCE or not same:
         raise DigitrecError(str(checkpoint), f"the ONNX export disagrees with torch (max |logit difference| "
-                            f"{diff:.2e})", "this architecture does not export faithfully: report it", kind="failed")
+                            f"{diff:.2e}, relative activation difference {activation_diff:.2e})",
+                            "this architecture does not export faithfully: report it", kind="failed")
     proto = onnx.load_from_string(blob)
     entry = proto.metadata_props.add()
     entry.key = METADATA_KEY + ".export"
     entry.value = json.dumps({"opset": OPSET, "check_images": CHECK_IMAGES, "max_abs_logit_diff": diff,
+                              "max_rel_activation_diff": activation_diff,
                               "onnxruntime": ort.__version__, "onnx": onnx.__version__})
     out = writable_dir(Path(out_dir), "OUT_DIR")
     onnx_path, weights_path = out / f"{name}.onnx", out / f"{name}{checkpoints.SUFFIX}"

@@ -37,20 +37,61 @@ def _save(fig: Any, path: str | Path) -> Path:
     return Path(path)
 
 
-def save_curves(rows: list[dict], path: str | Path) -> Path:
-    """Loss and accuracy per epoch, train and test (and validation when held out)."""
+# What each line of curves.png is: (metrics column, style, legend, what it measures). Train figures
+# come from the training batches themselves (averaged while the weights change during the epoch);
+# validation and test from the weights at the end of the epoch, on unaugmented images.
+_LOSSES = (("train_clean_loss", "o-", "train",
+            "train: plain cross-entropy on the {batches}, averaged during the epoch"),
+           ("val_loss", "s--", "val", "val: plain cross-entropy on the held-out training images, end of epoch"),
+           ("test_loss", "^-", "test", "test: plain cross-entropy on the 10,000 test images, end of epoch"))
+_ACCURACIES = (("train_acc", "o-", "train ({batches}, during the epoch)"), ("val_acc", "s--", "val"),
+               ("test_acc", "^-", "test"))
+
+
+def _integer_epochs(*axes: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def save_curves(rows: list[dict], path: str | Path, objective: str = "the training loss",
+                augmented: bool = False) -> Path:
+    """Loss and accuracy per epoch: the plain cross-entropy of train, validation and test on one axis,
+    where they are comparable; the training objective (`objective` names it: label smoothing or MSE
+    make it another quantity) on an axis of its own; and accuracy. `augmented`: whether the training
+    batches were augmented (the train figures come from them)."""
     plt = _pyplot()
+    batches = "augmented training batches" if augmented else "training batches"
     epochs = [r["epoch"] for r in rows]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for split, style in (("train", "o-"), ("val", "s--"), ("test", "^-")):
-        if rows and rows[0].get(f"{split}_loss") is not None:
-            ax_loss.plot(epochs, [r[f"{split}_loss"] for r in rows], style, label=split)
-            ax_acc.plot(epochs, [100 * r[f"{split}_acc"] for r in rows], style, label=split)
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    fig, (ax_loss, ax_objective, ax_acc) = plt.subplots(1, 3, figsize=(15, 4.4))
+
+    def column(key: str) -> list[float] | None:
+        values = [r.get(key) for r in rows]
+        return values if values and None not in values else None  # older runs lack train_clean_loss
+
+    notes = []
+    for key, style, legend, note in _LOSSES:
+        if (values := column(key)) is not None:
+            ax_loss.plot(epochs, values, style, label=legend)
+            notes.append(note.format(batches=batches))
+    for key, style, legend in _ACCURACIES:
+        if (values := column(key)) is not None:
+            ax_acc.plot(epochs, [100 * v for v in values], style, label=legend.format(batches=batches))
+    if (values := column("train_loss")) is not None:
+        ax_objective.plot(epochs, values, "o-", color="tab:purple", label="train")
+    notes.append(f"objective: {objective}, on the {batches}; comparable with the test loss only when it is "
+                 "plain cross-entropy")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss (plain cross-entropy: comparable)")
+    ax_objective.set(xlabel="epoch", ylabel="training objective", title=f"what training minimised:\n{objective}")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
-    for ax in (ax_loss, ax_acc):
+    for ax in (ax_loss, ax_objective, ax_acc):
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.lines:
+            ax.legend(fontsize=8)
+    _integer_epochs(ax_loss, ax_objective, ax_acc)
+    fig.tight_layout()
+    fig.text(0.01, 0.0, "\n".join(notes), fontsize=8, va="top")
     return _save(fig, path)
 
 
@@ -172,5 +213,84 @@ def save_readings_figure(shown: Sequence[tuple[str, Image.Image, Any]], path: st
         ax.set_yticks([])
     for ax in axes[len(shown):, 0]:
         ax.axis("off")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _saliency_panel(ax: Any, x28: np.ndarray, saliency: np.ndarray) -> None:
+    """The 28x28 in grey with the saliency over it in red-yellow, strongest opaque."""
+    ax.imshow(x28, cmap="gray", vmin=0, vmax=255)
+    top = float(saliency.max())
+    if top > 0:
+        ax.imshow(np.ma.masked_where(saliency <= 0.02 * top, saliency), cmap="autumn_r", vmin=0, vmax=top, alpha=0.75)
+
+
+def save_explanation(explanation: Any, image: Image.Image | None, path: str | Path) -> Path:
+    """`digitrec explain`: the input, the 28x28 the model saw, the saliency over it, the tutorials'
+    28x28 (when asked), the probabilities, and each shown layer's activations (explain.tile)."""
+    from .explain import tile
+
+    plt = _pyplot()
+    p, naive = explanation.prediction, explanation.tutorial
+    top_panels = ["input"] * (image is not None) + ["seen", "saliency"] + ["tutorial"] * (naive is not None)
+    tiles = [tile(layer.values) for layer in explanation.layers]
+    # Inches per layer row: its grid drawn about half the figure wide, plus its title.
+    heights = [2.4] + [0.4 + min(max(5.5 * t.shape[0] / t.shape[1], 0.3), 2.2) for t in tiles]
+    fig = plt.figure(figsize=(11, sum(heights)))
+    grid = fig.add_gridspec(len(heights), len(top_panels) + 2, height_ratios=heights)
+    axes = {name: fig.add_subplot(grid[0, i]) for i, name in enumerate(top_panels)}
+    if image is not None:
+        axes["input"].imshow(thumbnail(image))
+        axes["input"].set_title("your image", fontsize=9)
+    axes["seen"].imshow(p.preprocessed, cmap="gray", vmin=0, vmax=255)
+    axes["seen"].set_title(f"what it saw: {p.summary()}", fontsize=9)
+    _saliency_panel(axes["saliency"], p.preprocessed, explanation.saliency)
+    axes["saliency"].set_title("saliency: the ink that\nmattered most", fontsize=9)
+    if naive is not None:
+        axes["tutorial"].imshow(naive.preprocessed, cmap="gray", vmin=0, vmax=255)
+        axes["tutorial"].set_title(f"tutorial preprocessing:\n{naive.summary()}", fontsize=9,
+                                   color="black" if naive.digit == p.digit else "red")
+    bars = fig.add_subplot(grid[0, len(top_panels):])
+    bars.barh(range(10), [100 * q for q in p.probabilities],
+              color=["tab:blue" if d == p.closest_digit else "tab:gray" for d in range(10)])
+    bars.set(yticks=range(10), xlim=(0, 100), xlabel="probability (%)", title="softmax output")
+    bars.invert_yaxis()
+    for ax in axes.values():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    cmap = plt.get_cmap("gray").with_extremes(bad="#d8d8d8")  # the gaps between feature maps
+    for row, (layer, tiled) in enumerate(zip(explanation.layers, tiles, strict=True), start=1):
+        ax = fig.add_subplot(grid[row, :])
+        ax.imshow(tiled, cmap=cmap, vmin=0, vmax=max(float(layer.values.max()), 1e-9),
+                  interpolation="nearest")
+        ax.set_title(f"{layer.info.name} · {' x '.join(map(str, layer.info.shape))}: {layer.info.description}",
+                     fontsize=9, loc="left")
+        ax.axis("off")
+    fig.suptitle(f"inside {explanation.model}: each layer's response to this input (white: its strongest)",
+                 fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def save_comparison(runs: Sequence[Any], path: str | Path) -> Path:
+    """`digitrec compare --out`: the test accuracy of each run per epoch and against wall time, and
+    its test loss (plain cross-entropy), overlaid. `runs`: compare.RunSummary objects."""
+    plt = _pyplot()
+    fig, (ax_acc, ax_time, ax_loss) = plt.subplots(1, 3, figsize=(15, 4.6))
+    for run in runs:
+        epochs = [r["epoch"] for r in run.rows]
+        label = f"{run.name} ({run.model})"
+        ax_acc.plot(epochs, [100 * r["test_acc"] for r in run.rows], "o-", label=label)
+        ax_time.plot([r["elapsed_seconds"] for r in run.rows], [100 * r["test_acc"] for r in run.rows], "o-",
+                     label=label)
+        ax_loss.plot(epochs, [r["test_loss"] for r in run.rows], "o-", label=label)
+    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy per epoch")
+    ax_time.set(xlabel="seconds since the process started", ylabel="test accuracy (%)",
+                title="test accuracy against wall time")
+    ax_loss.set(xlabel="epoch", ylabel="test cross-entropy", title="test loss (plain cross-entropy)")
+    for ax in (ax_acc, ax_time, ax_loss):
+        ax.grid(alpha=0.3)
+    ax_acc.legend(fontsize=8)
+    _integer_epochs(ax_acc, ax_loss)
     fig.tight_layout()
     return _save(fig, path)

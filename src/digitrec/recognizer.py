@@ -31,7 +31,7 @@ from .judgement import Judge, Verdict, not_a_digit_probability, reason
 from .metadata import classes_of, normalization_of, temperature_of
 from .preprocess import as_mnist, to_mnist
 from .reader import Reading
-from .runtimes import Loaded, Runner, onnx_runner, torch_runner
+from .runtimes import LayerInfo, Loaded, Probe, Runner, onnx_runner, torch_runner
 
 CHUNK = 256  # images per inference call: large enough for full speed, small enough for memory
 
@@ -64,6 +64,13 @@ class Prediction:
     def reason(self) -> str | None:
         return reason(self.verdict, self.closest_digit)
 
+    def summary(self, digits: int = 0) -> str:
+        """The answer in a few words: "7 (98%)", or "not a digit (closest: 8, 12%)"."""
+        if self.is_digit:
+            return f"{self.digit} ({self.confidence:.{digits}%})"
+        words = "not a digit" if self.verdict == "not-a-digit" else "several digits"
+        return f"{words} (closest: {self.closest_digit}, {self.closest_probability:.{digits}%})"
+
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The k most probable digits with their probabilities, best first."""
         order = sorted(range(len(self.probabilities)), key=lambda d: -self.probabilities[d])
@@ -93,10 +100,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class Recognizer:
     """A digit recogniser: a model plus the one preprocessing path. Build it with `Recognizer.load`."""
 
-    def __init__(self, run: Runner, metadata: dict[str, Any], name: str, workers: int = 1):
+    def __init__(self, run: Runner, metadata: dict[str, Any], name: str, workers: int = 1,
+                 probe: Probe | None = None, layers: tuple[LayerInfo, ...] = ()):
         self._run = run
+        self._probe = probe
         self.metadata = metadata
         self.name = name
+        self.layers = layers  # the layers `activations` returns (none for an export without them)
         self.normalization = normalization_of(metadata)
         self.temperature = temperature_of(metadata)
         self.judge = Judge.of(metadata, classes_of(metadata))
@@ -115,7 +125,8 @@ class Recognizer:
                                     "model with --model", kind="bad-model")
         path = Path(path)
         loaded: Loaded = (onnx_runner if path.suffix == ".onnx" else torch_runner)(str(path), threads)
-        return cls(loaded.run, loaded.metadata, "shipped" if shipped else path.stem, loaded.workers)
+        return cls(loaded.run, loaded.metadata, "shipped" if shipped else path.stem, loaded.workers, loaded.probe,
+                   loaded.layers)
 
     def __repr__(self) -> str:
         return f"Recognizer({self.name!r}, model={self.metadata.get('model', {}).get('name', '?')!r})"
@@ -137,6 +148,14 @@ class Recognizer:
             raise DigitrecError(f"model {self.name}", "gave NaN or infinite outputs", "retrain or re-export it",
                                 kind="bad-model")
         return logits
+
+    def activations(self, x28: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(logits (N, classes), the activations (N, *layer.shape) of each of `self.layers`) of
+        MNIST-form uint8 images (N, 28, 28), in one run; no activations for a model without them."""
+        batch = self.normalization.from_uint8(x28)
+        if self._probe is None:
+            return self._run(batch), []
+        return self._probe(batch)
 
     def classify(self, x28: np.ndarray) -> list[Prediction]:
         """Predictions for MNIST-form uint8 images (N, 28, 28), batched."""

@@ -1,9 +1,13 @@
 """The two ways a model runs: an ONNX export in onnxruntime (no torch: 1.6 s less start-up), or a
 `.safetensors` checkpoint in torch. Either becomes a Runner: float32 (N, 1, 28, 28) normalised
-input -> float32 (N, classes) logits, plus the model's validated metadata.
+input -> float32 (N, classes) logits, plus the model's validated metadata, plus a Probe that also
+returns the activations of the layers the insight views show (`probes.py` chooses them).
 
 Model files may come from anywhere: an ONNX model must take (batch, 1, 28, 28) float32 and give
-(batch, 10 or 11) float32, checked when it loads, so a bad file fails at start, not on a request.
+(batch, 10 or 11) float32 as its first output, checked when it loads, so a bad file fails at start,
+not on a request. Further outputs are layer activations, (batch, channels, height, width) or
+(batch, units) float32, written by `digitrec export`; predictions ask onnxruntime for the logits
+alone, so they cost nothing there.
 """
 
 from __future__ import annotations
@@ -22,7 +26,21 @@ from .fileio import check_regular_file
 from .metadata import METADATA_KEY, validate
 
 Runner = Callable[[np.ndarray], np.ndarray]
+# Normalised input (N, 1, 28, 28) -> (logits (N, classes), one activation array (N, ...) per shown layer)
+Probe = Callable[[np.ndarray], tuple[np.ndarray, list[np.ndarray]]]
 ONNX_HINT = "pass a file written by `digitrec export`"
+LAYERS_KEY = METADATA_KEY + ".layers"  # ONNX metadata_props key: JSON list of {"name", "description"}
+MAX_DESCRIPTION = 200  # characters of a layer's description kept from a model file
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer whose activations the insight views show: a ReLU's output, named after the
+    convolution ("conv2") or fully connected layer ("fc1") it follows."""
+
+    name: str
+    description: str  # what computes it, e.g. "3x3 conv, 32 filters, batch norm, 2x2 max-pool, ReLU"
+    shape: tuple[int, ...]  # per image: (channels, height, width) or (units,)
 
 
 @dataclass(frozen=True)
@@ -30,6 +48,8 @@ class Loaded:
     run: Runner
     metadata: dict[str, Any]
     workers: int  # how many runs may go side by side (each on one core), for big batches
+    probe: Probe | None = None  # None: the model file has no activation outputs (an older export)
+    layers: tuple[LayerInfo, ...] = ()  # what the probe's activations are, in order
 
 
 def _onnx_error(path: str, problem: str) -> DigitrecError:
@@ -37,10 +57,10 @@ def _onnx_error(path: str, problem: str) -> DigitrecError:
 
 
 def _check_io(session: Any, path: str) -> tuple[str, int]:
-    """(input name, classes) of a session whose input and output are what a digit model takes and gives."""
+    """(input name, classes) of a session whose input and first output are what a digit model takes and gives."""
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1 or not outputs:
-        raise _onnx_error(path, f"has {len(inputs)} inputs and {len(outputs)} outputs, expected 1 and 1")
+        raise _onnx_error(path, f"has {len(inputs)} inputs and {len(outputs)} outputs, expected 1 and at least 1")
     shape_in, shape_out = list(inputs[0].shape), list(outputs[0].shape)
     if inputs[0].type != "tensor(float)" or len(shape_in) != 4 or shape_in[1:] != [1, 28, 28]:
         raise _onnx_error(path, f"takes {inputs[0].type} {shape_in}, expected float (batch, 1, 28, 28)")
@@ -49,35 +69,69 @@ def _check_io(session: Any, path: str) -> tuple[str, int]:
     return inputs[0].name, int(shape_out[1])
 
 
-def onnx_runner(path: str, threads: int) -> Loaded:
-    """Each run uses one core, and callers run `workers` of them at once: these ops are too small to
-    split well across cores. Measured on 2 shared cores, digitnet-m on the MNIST test set: 19k
-    images/s as 2 one-core runs at a time, 13k as one run on both cores."""
+def _activation_outputs(session: Any, path: str, described: Any) -> tuple[LayerInfo, ...]:
+    """The outputs after the logits, each checked to be a float activation of fixed size per image.
+    `described`: the file's {"name", "description"} list (descriptions are optional)."""
+    notes = {d["name"]: d["description"][:MAX_DESCRIPTION] for d in described
+             if isinstance(d, dict) and isinstance(d.get("name"), str) and isinstance(d.get("description"), str)} \
+        if isinstance(described, list) else {}
+    layers = []
+    for output in session.get_outputs()[1:]:
+        dims = list(output.shape)[1:]
+        if output.type != "tensor(float)" or len(dims) not in (1, 3) or \
+                not all(isinstance(d, int) and 0 < d <= 4096 for d in dims):
+            raise _onnx_error(path, f"output {output.name!r} gives {output.type} {list(output.shape)}, expected float "
+                              "activations (batch, channels, height, width) or (batch, units)")
+        layers.append(LayerInfo(output.name, notes.get(output.name, ""), tuple(dims)))
+    return tuple(layers)
+
+
+def _load_session(path: str) -> Any:
     import onnxruntime as ort
 
     check_regular_file(Path(path), "model file")
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     try:
-        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own unexported exception types
         first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
         raise _onnx_error(path, f"not a loadable ONNX model ({first})") from None
+
+
+def _json_prop(session: Any, key: str, path: str) -> Any:
+    raw = session.get_modelmeta().custom_metadata_map.get(key)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
+        raise _onnx_error(path, f"its {key} metadata is not valid JSON") from None
+
+
+def onnx_runner(path: str, threads: int) -> Loaded:
+    """Each run uses one core, and callers run `workers` of them at once: these ops are too small to
+    split well across cores. Measured on 2 shared cores, digitnet-m on the MNIST test set: 19k
+    images/s as 2 one-core runs at a time, 13k as one run on both cores."""
+    session = _load_session(path)
     input_name, classes = _check_io(session, path)
-    raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    raw = _json_prop(session, METADATA_KEY, path)
     if raw is None:
         raise _onnx_error(path, "an ONNX model without digitrec metadata")
-    try:
-        metadata = validate(json.loads(raw), path)
-    except (json.JSONDecodeError, RecursionError):
-        raise _onnx_error(path, "its digitrec metadata is not valid JSON") from None
+    metadata = validate(raw, path)
     if metadata["model"]["kwargs"].get("classes", 10) != classes:
         raise _onnx_error(path, f"gives {classes} outputs, but its metadata describes another model")
+    layers = _activation_outputs(session, path, _json_prop(session, LAYERS_KEY, path))
+    logits_only = [session.get_outputs()[0].name]
 
     def run(batch: np.ndarray) -> np.ndarray:
-        return session.run(None, {input_name: batch})[0]
+        return session.run(logits_only, {input_name: batch})[0]
 
-    return Loaded(run, metadata, threads or available_cpus())
+    def probe(batch: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        logits, *activations = session.run(None, {input_name: batch})
+        return logits, activations
+
+    return Loaded(run, metadata, threads or available_cpus(), probe if layers else None, layers)
 
 
 def torch_runner(path: str, threads: int) -> Loaded:
@@ -85,13 +139,20 @@ def torch_runner(path: str, threads: int) -> Loaded:
     import torch
 
     from .checkpoints import load_model
+    from .probes import forward_with_activations, shown_layers
 
     if threads:
         torch.set_num_threads(threads)
     model, metadata = load_model(path)
+    layers = shown_layers(model)
 
     def run(batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return model(torch.from_numpy(batch)).float().numpy()
 
-    return Loaded(run, metadata, 1)
+    def probe(batch: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        with torch.inference_mode():
+            logits, activations = forward_with_activations(model, torch.from_numpy(batch))
+        return logits.float().numpy(), [a.float().numpy() for a in activations]
+
+    return Loaded(run, metadata, 1, probe if layers else None, layers)

@@ -137,6 +137,15 @@ def training_loss(logits: torch.Tensor, target: torch.Tensor, cfg: TrainConfig) 
     return F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
 
 
+def objective_text(cfg: TrainConfig) -> str:
+    """What `training_loss` computes, in words (the label of curves.png's objective axis)."""
+    if cfg.loss == "mse":
+        return "mean squared error of the softmax against one-hot targets"
+    if cfg.label_smoothing:
+        return f"cross-entropy with label smoothing {cfg.label_smoothing:g}"
+    return "cross-entropy"
+
+
 def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, splits: Splits, cfg: TrainConfig,
                     spec: models.ModelSpec, epoch: int, bf16: bool, log: Log) -> dict[str, float]:
     """One pass over the training images; the epoch's mean losses, accuracy and last learning rate."""
@@ -275,7 +284,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
 
     from .plots import save_curves
 
-    save_curves(state.rows, out / "curves.png")
+    save_curves(state.rows, out / "curves.png", objective_text(cfg), augmented=cfg.augment)
     return TrainResult(cfg, out, state.rows)
 
 

@@ -11,11 +11,14 @@ import base64
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -58,15 +61,14 @@ def get_json(url: str) -> dict:
         return json.loads(response.read())
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`digitrec serve` on a free loopback port, as users start it; stopped after the module."""
+@contextmanager
+def serving(args: list[str], log_path: Path) -> Iterator[str]:
+    """`digitrec serve ARGS` on a free loopback port, as users start it; its URL until the block ends."""
     port = free_port()
     exe = Path(sys.executable).with_name("digitrec")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "digitrec"]
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
     with log_path.open("w") as log:
-        proc = subprocess.Popen(command + ["serve", "--host", "127.0.0.1", "--port", str(port)],
+        proc = subprocess.Popen(command + ["serve", "--host", "127.0.0.1", "--port", str(port), *args],
                                 stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -90,6 +92,13 @@ def server(tmp_path_factory):
             proc.kill()
             proc.wait()
     assert proc.returncode == 0 or proc.returncode == -15, log_path.read_text()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`digitrec serve` with the shipped model; stopped after the module."""
+    with serving([], tmp_path_factory.mktemp("server") / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -267,7 +276,7 @@ def test_unsure_answer_is_shown_as_unsure(page, tmp_path):
     probabilities = [0.01, 0.01, 0.02, 0.03, 0.45, 0.02, 0.02, 0.01, 0.03, 0.40]
     doubtful = {"digit": 4, "confidence": 0.45, "probabilities": probabilities,
                 "preprocessed": png_data_url(np.eye(28, dtype=np.uint8) * 255)}
-    page.route("**/api/predict", lambda route: route.fulfill(json=doubtful))
+    page.route(re.compile(r"/api/predict(\?|$)"), lambda route: route.fulfill(json=doubtful))
     draw(page, STROKES[4])
     page.wait_for_function(ANSWERED)
     result = shown(page)

@@ -63,6 +63,19 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .insight import run_compare
+
+    return run_compare(args.runs, as_json=args.json, out=args.out)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .insight import run_explain
+
+    return run_explain(args.image, model=args.model, out=args.out, as_json=args.json,
+                       tutorial=args.tutorial_preprocessing, preprocess=args.preprocess)
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     from ..download import DEFAULT_MIRRORS, download_mnist
 

@@ -88,6 +88,24 @@ def _add_recognition(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preview", metavar="DIR", default=None,
                    help="save each digit's 28x28 as a PNG (NAME-1.png, NAME-2.png... left to right)")
 
+
+
+def _add_insight_and_serving(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("explain", help="inside a model: each layer's activations and a saliency map for one image",
+                       description="Recognise the digit in IMAGE and show how: the 28x28 the model saw, which "
+                       "pixels drove its answer (occlusion saliency), each layer's activations and the "
+                       "probabilities, in one figure (--out) or as JSON (--json).")
+    p.add_argument("image", metavar="IMAGE", help="an image file")
+    p.add_argument("--model", default=None,
+                   help="an .onnx export or a .safetensors checkpoint (default: the shipped model)")
+    p.add_argument("--out", metavar="FIG.png", default=None, help="write the figure here")
+    p.add_argument("--json", action="store_true", help="print the explanation as one JSON object (as "
+                   "POST /api/explain answers)")
+    p.add_argument("--tutorial-preprocessing", action="store_true",
+                   help="also show the 28x28 a tutorial's 'grey, resize to 28x28' hands the model, and its answer")
+    p.add_argument("--no-preprocess", dest="preprocess", action="store_false",
+                   help="IMAGE is already 28x28 MNIST form (white digit on black)")
+
     p = sub.add_parser("export", help="export a checkpoint to ONNX for fast, torch-free inference",
                        description="Write OUT_DIR/NAME.onnx (checkpoint metadata in its metadata_props) "
                        "and OUT_DIR/NAME.safetensors (weights only), after checking that onnxruntime "
@@ -100,7 +118,10 @@ def _add_recognition(sub: argparse._SubParsersAction) -> None:
                        description="Serve the page at / and the API at /api (docs at /docs) with uvicorn.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
-    p.add_argument("--model", default=None, help="checkpoint or .onnx to serve (default: the shipped model)")
+    p.add_argument("--model", action="append", default=None, metavar="[NAME=]MODEL",
+                   help="a checkpoint (.safetensors), an .onnx export, a run folder (its best.safetensors) or "
+                   "`shipped`; repeat to serve several side by side, the first the default; NAME= names one "
+                   "(default: the shipped model)")
     p.add_argument("--max-upload-mb", type=float, default=5.0,
                    help="refuse request bodies larger than this, with 413 (default: 5)")
     p.add_argument("--workers", type=int, default=0,
@@ -119,6 +140,15 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
 
     sub.add_parser("models", help="list the architectures with their parameter counts")
+
+    p = sub.add_parser("compare", help="training runs side by side: recipe, accuracy, time, curves",
+                       description="A table of runs (model, parameters, recipe, epochs, best and last test "
+                       "accuracy, wall time, images/s) from each RUN_DIR's config.json, metrics.csv and "
+                       "best.safetensors. Exit code 1 if any RUN_DIR could not be read.")
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="--out folders of `digitrec train`")
+    p.add_argument("--json", action="store_true", help="print the table as one JSON object")
+    p.add_argument("--out", metavar="COMPARE.png", default=None,
+                   help="also draw the runs' test accuracy and loss curves, overlaid")
 
     p = sub.add_parser("show-data", help="draw a grid of MNIST samples with their labels")
     p.add_argument("--out", default="samples.png", help="PNG to write (default: samples.png)")
@@ -151,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_data(sub)
     _add_recognition(sub)
+    _add_insight_and_serving(sub)
     for name, command in sub.choices.items():
         command.set_defaults(handler=getattr(commands, "cmd_" + name.replace("-", "_")))
     return parser

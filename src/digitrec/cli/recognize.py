@@ -24,8 +24,8 @@ SHOW_MAX = 60  # inputs drawn by --show; a figure with more is unreadable
 
 def format_line(path: str, prediction: Prediction) -> str:
     if not prediction.is_digit:
-        words = "not a digit" if prediction.verdict == "not-a-digit" else "several digits (try `digitrec read`)"
-        return f"{path}: {words} (closest: {prediction.closest_digit}, {prediction.closest_probability:.0%})"
+        hint = "  try `digitrec read`" if prediction.verdict == "several-digits" else ""
+        return f"{path}: {prediction.summary()}{hint}"
     top = ", ".join(f"{d} {p:.1%}" for d, p in prediction.top(3))
     return f"{path}: {prediction.digit} ({prediction.confidence:.1%})  top 3: {top}"
 
@@ -99,8 +99,8 @@ def save_show_figure(shown: list[tuple[str, Prediction]], show: str, preprocess:
     from ..plots import save_inputs_figure
 
     panels: list[tuple[str, Any, np.ndarray, str, bool]] = [
-        (Path(path).name, load_image(path, name=path), p.preprocessed,
-         f"{p.digit} ({p.confidence:.0%})" if p.is_digit else "not a digit", p.is_digit and p.confidence >= 0.5)
+        (Path(path).name, load_image(path, name=path), p.preprocessed, p.summary(),
+         p.is_digit and p.confidence >= 0.5)
         for path, p in shown]
     title = "input | what the model saw" + ("" if preprocess else " (no preprocessing)")
     save_inputs_figure(panels, show, title)

@@ -2,6 +2,8 @@
 
 Everything the browser loads comes from this package (static/), so the page and /docs work with no
 internet. The app answers with the same `Recognizer` that `digitrec predict` uses: one code path.
+It may serve several models side by side (`--model A --model B`, server/insight.py); the first is
+the default.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from .. import __version__
 from ..devices import available_cpus
 from ..errors import DigitrecError, option_error
+from . import insight
 from .routes import model_name, router
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -31,10 +35,25 @@ DEFAULT_MAX_BATCH = 64
 SETTINGS_ENV = "DIGITREC_SERVE_SETTINGS"  # create_app's arguments as JSON, for worker processes
 
 
-def create_app(recognizer: Any = None, model_path: str | Path | None = None,
+def _served(recognizer: Any, model_path: str | Path | Sequence[str] | None) -> dict[str, Any]:
+    """The models to serve by name, the default first."""
+    if isinstance(recognizer, Mapping):
+        if not recognizer:
+            raise DigitrecError(None, "no model to serve", "pass at least one --model")
+        return dict(recognizer)
+    if recognizer is not None:
+        return {recognizer.name: recognizer}
+    specs = [str(model_path)] if isinstance(model_path, (str, Path)) else list(model_path or [])
+    # One inference thread per request: requests run side by side, and a second intra-op thread
+    # would only spin-wait for work on these tiny batches, burning the CPU other requests need.
+    return insight.load_recognizers(specs, threads=1)
+
+
+def create_app(recognizer: Any = None, model_path: str | Path | Sequence[str] | None = None,
                max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, max_batch: int = DEFAULT_MAX_BATCH,
                inference_threads: int = 0) -> FastAPI:
-    """The app serving `recognizer`, or the model loaded from `model_path` (None: the shipped model).
+    """The app serving `recognizer` (one, or a {name: Recognizer} mapping, the default first), or the
+    models loaded from `model_path`: one path or the --model values of `serve` (None: the shipped model).
 
     Request bodies over `max_upload_bytes` get 413; so do batches of more than `max_batch` images.
     At most `inference_threads` requests are recognised at once (0: one per CPU core).
@@ -42,20 +61,17 @@ def create_app(recognizer: Any = None, model_path: str | Path | None = None,
     if max_upload_bytes < 1 or max_batch < 1 or inference_threads < 0:
         raise DigitrecError(f"upload limit {max_upload_bytes}, batch limit {max_batch}, inference threads "
                             f"{inference_threads}", "the limits must be positive and the threads zero or more")
-    if recognizer is None:
-        from ..recognizer import Recognizer
-
-        # One inference thread per request: requests run side by side, and a second intra-op thread
-        # would only spin-wait for work on these tiny batches, burning the CPU other requests need.
-        recognizer = Recognizer.load(model_path, threads=1)
+    served = _served(recognizer, model_path)
     app = FastAPI(title="digitrec", version=__version__, docs_url=None, redoc_url=None,
                   description="Handwritten-digit recognition. Draw at `/`, or POST images to `/api/predict`.")
-    app.state.recognizer = recognizer
+    app.state.recognizers = served
+    app.state.recognizer = next(iter(served.values()))
     app.state.max_upload_bytes = max_upload_bytes
     app.state.max_batch = max_batch
     app.state.inference_threads = inference_threads or available_cpus()
     app.state.limiter = None
     app.include_router(router)
+    app.include_router(insight.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -142,9 +158,10 @@ def app_from_env() -> FastAPI:
     return create_app(**json.loads(os.environ[SETTINGS_ENV]))
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, model_path: str | Path | None = None,
+def serve(host: str = "127.0.0.1", port: int = 8000, model_path: str | Path | Sequence[str] | None = None,
           max_upload_mb: float = 5.0, workers: int = 0, access_log: bool = False) -> None:
-    """Serve the page and the API with uvicorn until interrupted. `workers` > 1 runs that many
+    """Serve the page and the API with uvicorn until interrupted. `model_path`: one path, or the
+    --model values (server/insight.py), the first the default. `workers` > 1 runs that many
     processes on one port: preprocessing is Python and numpy, so one process is held to about one
     core by the GIL, and more processes use more cores. 0: one per CPU core on Linux (measured on
     2 cores: 418 requests/s with 2 processes, 227 with one), 1 elsewhere."""
@@ -159,7 +176,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, model_path: str | Path | No
         raise option_error("--port", port, "from 0 (any free port) to 65535")
     if workers == 0:
         workers = available_cpus() if sys.platform == "linux" else 1
-    settings = {"model_path": None if model_path is None else str(model_path),
+    specs = [str(model_path)] if isinstance(model_path, (str, Path)) else [str(m) for m in model_path or []]
+    settings = {"model_path": specs,
                 "max_upload_bytes": int(max_upload_mb * 1024 * 1024),
                 "inference_threads": max(1, available_cpus() // workers)}
     app = create_app(**settings)  # loads the model here too, so that a bad --model fails before listening
@@ -167,7 +185,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, model_path: str | Path | No
     sock = _listen(host, port, reuse_port=reuse_port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    print(f"digitrec serve: {model_name(app.state.recognizer)} at http://{shown}:{bound_port}/ "
+    models = ", ".join(f"{name} ({model_name(r)})" for name, r in app.state.recognizers.items())
+    print(f"digitrec serve: {models} at http://{shown}:{bound_port}/ "
           f"(API docs at /docs), {workers} process{'es' if workers > 1 else ''}; Ctrl+C stops",
           file=sys.stderr, flush=True)
     if workers == 1:

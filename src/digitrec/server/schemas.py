@@ -78,6 +78,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut, "description": "no digit found: the image is blank or uniform"},
 }
 
+MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS, 404: {"model": ErrorOut, "description": "?model=NAME names no served model"}}
+
+
 _PNG_URL = {"type": "string", "example": "data:image/png;base64,iVBORw0KGgo..."}
 _FILE = {"type": "string", "format": "binary"}
 

@@ -1,5 +1,7 @@
 // digitrec page: a drawing pad that sends the raw canvas (or an uploaded file) to /api/predict and
 // shows the server's answer. No preprocessing happens here: the server does it, one code path.
+// With several models served, each one answers the same drawing side by side, and the chosen one is
+// shown from the inside: insight.js, loaded after this file.
 "use strict";
 
 const UNSURE_BELOW = 0.6;      // confidence under which the answer is shown as "not sure"
@@ -25,7 +27,10 @@ let upload = null;    // {name, bitmap} while an uploaded image is shown on the 
 let liveTimer = 0;
 let requestSeq = 0;   // answers to older requests than the last shown one are dropped
 let shownSeq = 0;
-let inFlight = null;  // AbortController of the request under way
+let inFlight = null;  // AbortController of the requests under way
+let models = [];      // the served models (GET /api/models), the default first
+let selected = null;  // the name of the model whose answer and insides are shown
+let last = null;      // {body, origin} of the last drawing or upload sent, to send again on a change
 
 // ---- bars -------------------------------------------------------------------------------------
 const bars = [];
@@ -196,11 +201,25 @@ function predictNow() {
     if (inFlight) inFlight.abort();
     requestSeq++;
     shownSeq = requestSeq;
+    last = null;
     showEmpty("Draw a digit");
+    for (const model of models) showCard(model.name, null, null);
+    showInsideEmpty("Draw a digit to see inside the model.");
     return;
   }
   if (upload && !strokes.length) return;  // the upload's own answer is already shown
   request(JSON.stringify({image: canvas.toDataURL("image/png")}), "");
+}
+
+function apiPath(path, model, extra = {}) {
+  const query = new URLSearchParams(model == null ? extra : {model, ...extra}).toString();
+  return query ? `${path}?${query}` : path;
+}
+
+async function post(path, body, signal) {
+  const headers = typeof body === "string" ? {"Content-Type": "application/json"} : {};
+  const response = await fetch(path, {method: "POST", body, headers, signal});
+  return [response, await response.json()];
 }
 
 async function request(body, origin) {
@@ -208,12 +227,13 @@ async function request(body, origin) {
   const controller = new AbortController();
   inFlight = controller;
   const seq = ++requestSeq;
+  last = {body, origin};
   result.dataset.state = result.dataset.state === "empty" ? "empty" : "pending";
-  const headers = typeof body === "string" ? {"Content-Type": "application/json"} : {};
+  askOthers(body, seq, controller.signal);
+  askInside(body, seq, controller.signal);
   let response, answer;
   try {
-    response = await fetch("/api/predict", {method: "POST", body, headers, signal: controller.signal});
-    answer = await response.json();
+    [response, answer] = await post(apiPath("/api/predict", selected), body, controller.signal);
   } catch (err) {
     if (err.name === "AbortError") return;
     if (seq >= shownSeq) showError("The server did not answer: is `digitrec serve` still running?");
@@ -223,6 +243,7 @@ async function request(body, origin) {
   }
   if (seq < shownSeq) return;
   shownSeq = seq;
+  showCard(selected, response, answer);
   if (response.ok) showPrediction(answer, origin);
   else if (response.status === 422) showEmpty("No digit found: draw a digit", answer.detail);
   else showError(answer.detail || `error ${response.status}`);
@@ -276,20 +297,6 @@ function showPrediction(answer, origin) {
   seenEmpty.hidden = true;
 }
 
-// ---- model info --------------------------------------------------------------------------------
-async function showModel() {
-  const info = document.getElementById("model-info");
-  try {
-    const model = await (await fetch("/api/model")).json();
-    const acc = model.test_accuracy == null ? "test accuracy not recorded"
-      : `${(model.test_accuracy * 100).toFixed(2)}% accuracy on the MNIST test set`;
-    info.textContent = `Model: ${model.name} · ${acc}`;
-  } catch {
-    info.textContent = "Model information unavailable";
-  }
-}
-
 setBrush(brush.value);
 repaint();
 showEmpty("Draw a digit");
-showModel();

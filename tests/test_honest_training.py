@@ -1,0 +1,52 @@
+"""The tutorial-mlp-deep recipe is the tutorial's, its MSE loss is the softmax against one-hot
+targets, and curves.png says what each of its lines is."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from digitrec import models
+from digitrec.config import preset_config
+from digitrec.plots import save_curves
+from digitrec.training import normalization_for, objective_text, training_loss
+
+
+def test_tutorial_mlp_deep_is_the_tutorials_recipe() -> None:
+    cfg = preset_config("tutorial-mlp-deep")
+    assert (cfg.model, cfg.loss, cfg.optimizer, cfg.lr, cfg.batch_size) == ("mlp-deep", "mse", "adam", 1e-3, 512)
+    assert cfg.momentum == 0.9  # Adam's beta1, Keras' default
+    assert not cfg.augment and cfg.label_smoothing == 0 and cfg.weight_decay == 0 and cfg.schedule == "constant"
+    assert normalization_for(cfg).to_dict() == {"mean": 0.0, "std": 1.0}  # x / 255: raw 0..1 pixels
+    last = list(models.build("mlp-deep"))[-1]
+    assert isinstance(last, torch.nn.Linear) and last.out_features == 10  # logits; the loss applies the softmax
+
+
+def test_mse_loss_is_the_softmax_against_one_hot_targets() -> None:
+    logits = torch.randn(7, 10, generator=torch.Generator().manual_seed(0)) * 3
+    target = torch.tensor([0, 3, 9, 9, 1, 5, 2])
+    p = logits.softmax(1)
+    one_hot = torch.zeros(7, 10)
+    one_hot[torch.arange(7), target] = 1
+    expected = ((p - one_hot) ** 2).mean()  # Keras' "mse": mean over the 10 outputs, then the batch
+    cfg = preset_config("tutorial-mlp-deep")
+    assert training_loss(logits, target, cfg).item() == pytest.approx(expected.item(), rel=1e-6)
+    cross_entropy = preset_config("tutorial-mlp")
+    assert training_loss(logits, target, cross_entropy).item() == pytest.approx(F.cross_entropy(logits, target).item())
+
+
+def test_objective_says_what_training_minimised() -> None:
+    assert objective_text(preset_config("tutorial-mlp-deep")) == \
+        "mean squared error of the softmax against one-hot targets"
+    assert objective_text(preset_config("default")) == "cross-entropy with label smoothing 0.1"
+    assert objective_text(preset_config("tutorial-cnn")) == "cross-entropy"
+
+
+@pytest.mark.parametrize("with_clean", [True, False], ids=["this-version", "older-run"])
+def test_curves_draw_old_and_new_metrics(tmp_path, with_clean: bool) -> None:
+    rows = [{"epoch": e, "train_loss": 0.6 - e / 20, "train_acc": 0.9, "test_loss": 0.2, "test_acc": 0.98,
+             "val_loss": None, "val_acc": None, **({"train_clean_loss": 0.3} if with_clean else {})}
+            for e in (1, 2, 3)]
+    path = save_curves(rows, tmp_path / "curves.png", "cross-entropy with label smoothing 0.1", augmented=True)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
