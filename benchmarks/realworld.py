@@ -13,14 +13,16 @@ from __future__ import annotations
 import argparse
 import io
 import time
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
 
+import synth  # this folder is on sys.path when run as a script
 from digitrec import Recognizer
 from digitrec.errors import DigitrecError
 from digitrec.plots import thumbnail
-from realworld_data import CATEGORIES, Sample, make_set  # this folder is on sys.path when run as a script
+from realworld_data import CATEGORIES, Sample, make_set
 
 
 def naive_28(data: bytes) -> np.ndarray:
@@ -34,7 +36,7 @@ def evaluate(recognizer: Recognizer, samples: list[Sample]) -> tuple[list[bool],
                                                                      enumerate(samples)])
     naive = recognizer.classify(np.stack([naive_28(s.data) for s in samples]))
     return ([not isinstance(p, DigitrecError) and p.digit == s.label for p, s in zip(ours, samples, strict=True)],
-            [p.digit == s.label for p, s in zip(naive, samples, strict=True)])
+            [p.closest_digit == s.label for p, s in zip(naive, samples, strict=True)])  # tutorials never refuse
 
 
 def save_samples(recognizer: Recognizer, samples: list[Sample], out: str, per_category: int = 4) -> None:
@@ -66,10 +68,24 @@ def save_samples(recognizer: Recognizer, samples: list[Sample], out: str, per_ca
     plt.close(fig)
 
 
+def _sets(which: str, per_category: int, seed: int) -> list[tuple[str, Callable[[], list[Sample]]]]:
+    """(category, make its samples) for the clean set (realworld_data) and/or the paper-and-photo set
+    (synth.digits), labels as ints."""
+    out: list[tuple[str, Callable[[], list[Sample]]]] = []
+    if which in ("clean", "all"):
+        out += [(c, lambda c=c: make_set(per_category, seed, (c,))) for c in CATEGORIES]
+    if which in ("paper", "all"):
+        out += [(c, lambda c=c: [Sample(s.data, int(s.label), s.category, s.fmt)
+                                 for s in synth.digits(per_category, seed, [c])]) for c in synth.DIGIT_CATEGORIES]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-category", type=int, default=100, help="images per category (default: 100)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=1, help="the sets' seed (default: 1; tune on 0)")
+    parser.add_argument("--set", choices=("clean", "paper", "all"), default="all",
+                        help="the clean set, the paper-and-photo conditions, or both (default: all)")
     parser.add_argument("--model", default=None, help="model to test (default: the shipped model)")
     parser.add_argument("--samples", metavar="OUT.png", default=None, help="also draw a grid of examples")
     args = parser.parse_args(argv)
@@ -78,27 +94,29 @@ def main(argv: list[str] | None = None) -> int:
     generating = evaluating = 0.0
     results: dict[str, tuple[list[bool], list[bool]]] = {}
     shown: list[Sample] = []
-    for category in CATEGORIES:  # one category at a time: the encoded images of all would be large
+    for category, make in _sets(args.set, args.per_category, args.seed):  # one at a time: bounded memory
         t0 = time.perf_counter()
-        samples = make_set(args.per_category, args.seed, (category,))
+        samples = make()
         t1 = time.perf_counter()
         results[category] = evaluate(recognizer, samples)
         evaluating += time.perf_counter() - t1
         generating += t1 - t0
         shown += samples[:4]
-    total = len(CATEGORIES) * args.per_category
+    total = sum(len(ours) for ours, _ in results.values())
     print(f"model: {recognizer.name} ({recognizer.metadata.get('model', {}).get('name', '?')}); "
-          f"{total} images, {len(CATEGORIES)} categories x {args.per_category}, seed {args.seed}; "
+          f"{total} images, {len(results)} categories x {args.per_category}, seed {args.seed}; "
           f"generated in {generating:.1f} s, recognised in {evaluating:.1f} s "
           f"({evaluating / total * 1000:.1f} ms per image, both ways)")
     print(f"{'category':22s} {'digitrec':>9s} {'naive':>9s}")
     for category, (ours, naive) in results.items():
         print(f"{category:22s} {np.mean(ours):9.1%} {np.mean(naive):9.1%}")
-    all_ours = [x for ours, _ in results.values() for x in ours]
-    all_naive = [x for _, naive in results.values() for x in naive]
-    print(f"{'overall':22s} {np.mean(all_ours):9.1%} {np.mean(all_naive):9.1%}")
+    for name, keep in (("clean set", set(CATEGORIES)), ("paper and photos", set(synth.DIGIT_CATEGORIES))):
+        chosen = [r for c, r in results.items() if c in keep]
+        if chosen:
+            print(f"{name:22s} {np.mean([x for o, _ in chosen for x in o]):9.1%} "
+                  f"{np.mean([x for _, n in chosen for x in n]):9.1%}")
     if args.samples:
-        save_samples(recognizer, shown, args.samples)
+        save_samples(recognizer, [s for s in shown if s.category in CATEGORIES], args.samples)
         print(f"wrote {args.samples}")
     return 0
 

@@ -39,3 +39,18 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
             b = lo + ratio * (hi - lo)
             fb = nll(logits, labels, np.exp(b))
     return float(np.exp((lo + hi) / 2))
+
+
+def refusal_threshold(logits: np.ndarray, temperature: float, false_refusals: float) -> float:
+    """The judgement threshold that refuses `false_refusals` (a fraction) of these real digits: for a
+    model with a not-a-digit output, a probability of "not a digit" at or above it refuses; for a
+    10-class model, a calibrated confidence below it does (judgement.Judge)."""
+    z = logits.astype(np.float64)
+    if z.shape[1] == 11:
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        scores = e[:, 10] / e.sum(axis=1)
+        return float(min(1.0, np.quantile(scores, 1 - false_refusals) + 1e-6))
+    d = z[:, :10] / temperature
+    e = np.exp(d - d.max(axis=1, keepdims=True))
+    confidence = (e / e.sum(axis=1, keepdims=True)).max(axis=1)
+    return float(np.quantile(confidence, false_refusals))

@@ -130,3 +130,12 @@ def load_model(path: str | Path, device: Any = "cpu") -> tuple[torch.nn.Module, 
     model = models.build(name, **kwargs)
     model.load_state_dict(state)
     return model.to(device).eval(), metadata
+
+
+def update_metadata(path: str | Path, changes: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite a checkpoint with some metadata fields replaced (a new calibration, say), atomically,
+    its weights and optimizer state untouched. Returns the new metadata, validated."""
+    metadata, model, optimizer = load(path)
+    metadata = validate({**metadata, **changes}, str(path))
+    save(path, metadata, model, optimizer or None)
+    return metadata

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from . import checkpoints, models, speedups
 from .augment import augment_batch
 from .batches import to_model_input, with_negatives
-from .calibration import fit_temperature
+from .calibration import fit_temperature, refusal_threshold
 from .config import TrainConfig
 from .data import MNIST_NORMALIZATION, RAW_PIXELS, Normalization, load_split
 from .devices import resolve_device
@@ -41,6 +41,7 @@ MIN_TEST_FREE = 1000  # --val-size must leave at least this many training images
 NEGATIVE_POOL = 6000  # generated not-a-digit images (about 30 s), each augmented anew whenever drawn
 CALIBRATION_IMAGES = 5000  # without a validation split, augmented training images fit the temperature
 CALIBRATION_AUGMENT = 1.5  # stronger than training's, so these images are less familiar than they are
+FALSE_REFUSALS = 0.001  # the share of held-out real digits the judgement may refuse as "not a digit"
 
 
 def test_ece(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> float:
@@ -202,7 +203,8 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
 
 def calibrate(model: torch.nn.Module, splits: Splits, cfg: TrainConfig, spec: models.ModelSpec, bf16: bool,
               val_logits: torch.Tensor | None) -> dict[str, Any]:
-    """The calibration of this epoch's model: a temperature fitted on the validation split, or without
+    """The calibration of this epoch's model, and its judgement of "not a digit": a temperature and the
+    threshold that refuses FALSE_REFUSALS of real digits, fitted on the validation split, or without
     one on CALIBRATION_IMAGES augmented training images (a weaker stand-in: the model has seen them)."""
     if val_logits is not None:
         logits, labels, fitted_on = val_logits, splits.val_labels, f"validation split ({len(splits.val_labels)})"
@@ -212,8 +214,11 @@ def calibrate(model: torch.nn.Module, splits: Splits, cfg: TrainConfig, spec: mo
         logits = predict_logits(model, images, normalization_for(cfg), models.torch_memory_format(spec), bf16,
                                 augment=lambda x: augment_batch(x, generator, CALIBRATION_AUGMENT))
         fitted_on = f"augmented training images ({len(labels)}; no validation split)"
-    temperature = fit_temperature(logits[:, :10].cpu().numpy(), labels.cpu().numpy())
-    return {"temperature": temperature, "fitted_on": fitted_on}
+    scores, truth = logits.cpu().numpy(), labels.cpu().numpy()
+    temperature = fit_temperature(scores[:, :10], truth)
+    return {"calibration": {"temperature": temperature, "fitted_on": fitted_on},
+            "judgement": {"threshold": refusal_threshold(scores, temperature, FALSE_REFUSALS),
+                          "false_refusals": FALSE_REFUSALS, "fitted_on": fitted_on}}
 
 
 def save_epoch(out: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -227,7 +232,7 @@ def save_epoch(out: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: t
         metrics.update(val_loss=row["val_loss"], val_acc=row["val_acc"])
     metadata = build_metadata(cfg.model, models.check_kwargs(cfg.model, model_kwargs(cfg)), normalization_for(cfg),
                               cfg.to_dict(), metrics, state.epoch)
-    metadata["calibration"] = calibration
+    metadata.update(calibration)
     is_best = not cfg.val_size or row["val_acc"] > state.best_val_acc
     if cfg.val_size:
         state.best_val_acc = max(state.best_val_acc, row["val_acc"])
@@ -273,7 +278,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
         row["test_loss"], row["test_acc"], test_logits = evaluate(model, splits.test_images, splits.test_labels,
                                                                   cfg, spec, bf16)
         # Reported, never used to choose anything: the calibration error on the test set.
-        row["test_ece"] = test_ece(test_logits, splits.test_labels, calibration["temperature"])
+        row["test_ece"] = test_ece(test_logits, splits.test_labels, calibration["calibration"]["temperature"])
         row["elapsed_seconds"] = elapsed_before + time.time() - t_start
         row["images_per_second"] = n_train / row["epoch_seconds"]
         state.epoch, state.rows = epoch + 1, [*state.rows, row]

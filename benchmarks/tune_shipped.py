@@ -1,0 +1,95 @@
+"""Fit the shipped model's calibration and choose its "not a digit" operating point, on tuning data
+only, and write both into the checkpoint (then `digitrec export` it).
+
+    python benchmarks/tune_shipped.py CHECKPOINT [--seed 0] [--per-category 60] [--write]
+
+The data: the MNIST validation split the checkpoint was trained without (its config's val_size, the
+last images of the training set) and the synthetic realistic digits and negatives of benchmarks/synth
+at a tuning seed (default 0). Never the MNIST test set, never a reporting seed.
+- Temperature: one scalar minimising the NLL of the validation digits and the realistic digits
+  together, each set weighted equally.
+- Threshold on P(not a digit): the highest that refuses at most 0.1% of the validation digits and
+  0.5% of the realistic ones; the refusal rate on the tuning negatives at that point is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from digitrec import Recognizer
+from digitrec.calibration import nll
+from digitrec.checkpoints import read_metadata, update_metadata
+from digitrec.data import load_split
+from digitrec.errors import DigitrecError
+from digitrec.evaluation import expected_calibration_error
+from digitrec.recognizer import softmax
+from synth import digits, negatives
+
+MAX_VAL_REFUSED, MAX_REAL_REFUSED = 0.001, 0.005
+
+
+def logits_of(recognizer: Recognizer, samples: list) -> tuple[np.ndarray, np.ndarray]:
+    x28, labels = [], []
+    for s in samples:
+        try:
+            x28.append(recognizer.prepare(s.data))
+            labels.append(-1 if s.label is None else int(s.label))
+        except DigitrecError:
+            continue
+    return recognizer.logits(np.stack(x28)).astype(np.float64), np.array(labels)
+
+
+def fit_joint_temperature(sets: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    grid = np.exp(np.linspace(np.log(0.2), np.log(5), 400))
+    losses = [sum(nll(z[:, :10], y, t) for z, y in sets) for t in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+def not_digit(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e[:, 10] / e.sum(axis=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per-category", type=int, default=60)
+    parser.add_argument("--write", action="store_true", help="write the calibration into the checkpoint")
+    args = parser.parse_args(argv)
+    metadata = read_metadata(args.checkpoint)
+    val_size = metadata["config"].get("val_size", 0)
+    if not val_size:
+        sys.exit(f"{args.checkpoint}: trained without a validation split; nothing held out to fit on")
+    recognizer = Recognizer.load(args.checkpoint)
+    images, labels = load_split("train")
+    val = recognizer.logits(images[-val_size:]).astype(np.float64), labels[-val_size:].astype(np.int64)
+    real = logits_of(recognizer, digits(args.per_category, args.seed))
+    negs, _ = logits_of(recognizer, negatives(args.per_category, args.seed))
+    t = fit_joint_temperature([val, real])
+    for name, (z, y) in (("MNIST validation", val), ("realistic digits", real)):
+        print(f"{name:18s} ECE raw {expected_calibration_error(softmax(z[:, :10]), y):.2%}  "
+              f"ECE at T={t:.3f} {expected_calibration_error(softmax(z[:, :10] / t), y):.2%}")
+    judgement = {}
+    if val[0].shape[1] == 11:
+        threshold = min(np.quantile(not_digit(val[0]), 1 - MAX_VAL_REFUSED),
+                        np.quantile(not_digit(real[0]), 1 - MAX_REAL_REFUSED)) + 1e-6
+        print(f"threshold {threshold:.4f}: refuses {np.mean(not_digit(val[0]) >= threshold):.2%} of validation "
+              f"digits, {np.mean(not_digit(real[0]) >= threshold):.2%} of realistic digits, "
+              f"{np.mean(not_digit(negs) >= threshold):.1%} of the tuning negatives")
+        judgement = {"judgement": {"threshold": float(threshold), "false_refusals": MAX_VAL_REFUSED,
+                                   "fitted_on": f"MNIST validation ({val_size}) and synthetic digits (seed "
+                                                f"{args.seed}, {len(real[1])})"}}
+    if args.write:
+        update_metadata(args.checkpoint, {"calibration": {
+            "temperature": t, "fitted_on": f"MNIST validation ({val_size}) and synthetic digits (seed {args.seed})"},
+            **judgement})
+        print(f"wrote the calibration into {args.checkpoint}; now: digitrec export {args.checkpoint} OUT_DIR")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
