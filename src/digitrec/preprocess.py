@@ -22,6 +22,7 @@ from .ink import find_ink, wide_scale
 SPECK = 0.05  # blobs with less than 5% of the largest blob's ink are specks (noise, dust)
 NEAR = 0.12  # a blob this close to the digit (a fraction of its size) is part of it
 EDGE_WEIGHT = 0.25  # a blob touching the image's edge weighs this much when the digit is chosen
+RIVAL = 0.3  # a blob beside the digit with this fraction of its ink may be another digit
 # Ink spanning fewer px than this (at analysis resolution, before denoising blurred it) is a dot,
 # not a digit: 3 px, or 1.5% of the image's longest side (8 px on a 512 px image).
 MIN_EXTENT, MIN_EXTENT_FRACTION = 3, 0.015
@@ -57,17 +58,26 @@ def to_mnist(source: ImageSource, name: str | None = None) -> np.ndarray:
     """Any image of one digit -> uint8 (28, 28), white on black, in MNIST form.
 
     Raises DigitrecError: kind "no-digit" if the image holds no ink, another kind if it cannot be read."""
+    return analyse(source, name)[0]
+
+
+def analyse(source: ImageSource, name: str | None = None) -> tuple[np.ndarray, bool]:
+    """(to_mnist's 28x28, whether the image holds several digits side by side)."""
     name = name or describe(source)
     ink = find_ink(source if isinstance(source, Image.Image) else load_image(source, name=name), name)
     if ink is None:
         raise DigitrecError(name, "no digit found (the image is blank or uniform)", NO_DIGIT_HINT, kind="no-digit")
-    return ink_to_mnist(ink.map, ink.denoise_radius, name)
+    return _digit_form(ink.map, ink.denoise_radius, name)
 
 
 def ink_to_mnist(ink: np.ndarray, blur: int = 0, name: str = "<image>") -> np.ndarray:
     """An ink map (H, W) float in 0..1 holding one digit -> uint8 (28, 28) in MNIST form. `blur`: px
     of smoothing already applied to the map, which widened every blob by that much."""
-    ink = _select_digit(ink)
+    return _digit_form(ink, blur, name)[0]
+
+
+def _digit_form(ink: np.ndarray, blur: int, name: str) -> tuple[np.ndarray, bool]:
+    ink, several = _select_digit(ink)
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 - 2 * blur
     if extent < max(MIN_EXTENT, MIN_EXTENT_FRACTION * max(ink.shape)):
@@ -75,7 +85,7 @@ def ink_to_mnist(ink: np.ndarray, blur: int = 0, name: str = "<image>") -> np.nd
                             kind="no-digit")
     big = _scale_to_box(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
     out = _center(_normalise_stroke(big))
-    return np.rint(out * (255.0 / max(float(out.max()), 1e-6))).astype(np.uint8)
+    return np.rint(out * (255.0 / max(float(out.max()), 1e-6))).astype(np.uint8), several
 
 
 def _normalise_stroke(big: np.ndarray) -> np.ndarray:
@@ -121,14 +131,15 @@ def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
     return max(0, a[0] - b[1] - 1, b[0] - a[1] - 1, a[2] - b[3] - 1, b[2] - a[3] - 1)
 
 
-def _select_digit(ink: np.ndarray) -> np.ndarray:
+def _select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     """The digit among the blobs of an ink map: the heaviest blob and the blobs near it (a 5's flag,
     a 4 in two strokes). Specks, a printed label above a box, a tick of a form's cell and a sliver
-    of the neighbouring digit at the edge are dropped."""
+    of the neighbouring digit at the edge are dropped. Also whether another digit-like blob stands
+    beside it: then the image holds several digits."""
     labels, c, cells = _components(ink)
     mass = np.bincount(labels.ravel(), weights=cells.ravel())
     if len(mass) <= 2:
-        return ink
+        return ink, False
     boxes = {}
     for label in range(1, len(mass)):
         rows, cols = np.nonzero(labels == label)
@@ -148,7 +159,18 @@ def _select_digit(ink: np.ndarray) -> np.ndarray:
                 group = (min(group[0], box[0]), max(group[1], box[1]), min(group[2], box[2]), max(group[3], box[3]))
     chosen = np.isin(labels, list(keep))
     h, w = ink.shape
-    return ink * np.repeat(np.repeat(chosen, c, 0), c, 1)[:h, :w]
+    rivals = [label for label, box in boxes.items() if label not in keep and _rival(box, mass[label], group,
+                                                                                    mass[main])]
+    return ink * np.repeat(np.repeat(chosen, c, 0), c, 1)[:h, :w], bool(rivals)
+
+
+def _rival(box: tuple[int, int, int, int], mass: float, group: tuple[int, int, int, int], main: float) -> bool:
+    """Whether a blob left out beside the digit looks like another digit: as heavy and tall as one,
+    level with it, and apart from it sideways (the 2 of "42")."""
+    height, group_height = box[1] - box[0] + 1, group[1] - group[0] + 1
+    level = min(box[1], group[1]) - max(box[0], group[0]) + 1 >= 0.5 * min(height, group_height)
+    apart = box[2] > group[3] or box[3] < group[2]
+    return mass >= RIVAL * main and height >= 0.5 * group_height and level and apart
 
 
 def _scale_to_box(crop: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from .errors import DigitrecError
 from .images import ImageSource, describe
 from .judgement import Judge, Verdict, not_a_digit_probability, reason
 from .metadata import classes_of, normalization_of, temperature_of
-from .preprocess import as_mnist, to_mnist
+from .preprocess import analyse, as_mnist, to_mnist
 from .reader import Reading
 from .runtimes import LayerInfo, Loaded, Probe, Runner, onnx_runner, torch_runner
 
@@ -198,10 +198,12 @@ class Recognizer:
         names = list(names) if names is not None else [describe(x) for x in xs]
         results = self._map(lambda item: self._attempt(item[0], preprocess, item[1]),
                             list(zip(xs, names, strict=True)))
-        good = [i for i, r in enumerate(results) if isinstance(r, np.ndarray)]
-        predictions = self.classify(np.stack([results[i] for i in good])) if good else []
+        good = [i for i, r in enumerate(results) if not isinstance(r, DigitrecError)]
+        predictions = self.classify(np.stack([results[i][0] for i in good])) if good else []
         for i, prediction in zip(good, predictions, strict=True):
-            several = preprocess and not prediction.is_digit and self._several_digits(xs[i], names[i])
+            # Digits side by side, or an image refused that reads as a number of 2+ digits.
+            several = results[i][1] or (preprocess and not prediction.is_digit and self._several_digits(xs[i],
+                                                                                                         names[i]))
             results[i] = prediction.refused("several-digits") if several else prediction
         return results
 
@@ -249,11 +251,13 @@ class Recognizer:
             return False
         return reading.number is not None and len(reading.digits) >= 2
 
-    def _attempt(self, x: ImageSource | DigitrecError, preprocess: bool, name: str) -> np.ndarray | DigitrecError:
+    def _attempt(self, x: ImageSource | DigitrecError, preprocess: bool,
+                 name: str) -> tuple[np.ndarray, bool] | DigitrecError:
+        """(the 28x28, whether the image holds several digits side by side), or the error."""
         if isinstance(x, DigitrecError):
             return x.detached()
         try:
-            return self.prepare(x, preprocess, name)
+            return analyse(x, name) if preprocess else (as_mnist(x, name=name), False)
         except DigitrecError as err:
             return err.detached()  # no frames: they would keep this input's decoded pixels alive
 

@@ -1,6 +1,6 @@
 """Reading whole numbers: accuracy on the synthetic numbers, and speed.
 
-    python benchmarks/numbers.py [--seed 1] [--per-category 40] [--model PATH] [--speed]
+    python benchmarks/read_numbers.py [--seed 1] [--per-category 40] [--model PATH] [--speed]
 
 Accuracy: a number counts as read only when every digit is right, in order, with nothing extra or
 missing; per category (pen on paper, ruled paper, web pads in both polarities and transparent,
