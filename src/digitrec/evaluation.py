@@ -62,6 +62,12 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
     return float(total)
 
 
+def calibration_error(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> float:
+    """The ECE of a model's digit logits (N, classes) at a temperature."""
+    probabilities = torch.softmax(digit_logits(logits).double() / temperature, 1).cpu().numpy()
+    return expected_calibration_error(probabilities, labels.cpu().numpy())
+
+
 def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> list[tuple[float, float, int]]:
     """(mean confidence, accuracy, count) per equal-width confidence bin, for a reliability diagram."""
     confidence = probabilities.max(1)

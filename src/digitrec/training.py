@@ -30,7 +30,7 @@ from .config import TrainConfig
 from .data import MNIST_NORMALIZATION, RAW_PIXELS, Normalization, load_split
 from .devices import resolve_device
 from .errors import DigitrecError
-from .evaluation import expected_calibration_error, loss_and_accuracy, predict_logits
+from .evaluation import calibration_error, loss_and_accuracy, predict_logits
 from .fileio import atomic_write, writable_dir
 from .metadata import build_metadata
 from .optim import learning_rate, make_optimizer, optimizer_tensors
@@ -44,9 +44,6 @@ CALIBRATION_AUGMENT = 1.5  # stronger than training's, so these images are less 
 FALSE_REFUSALS = 0.001  # the share of held-out real digits the judgement may refuse as "not a digit"
 
 
-def test_ece(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> float:
-    probabilities = torch.softmax(logits[:, :10].double() / temperature, 1).cpu().numpy()
-    return expected_calibration_error(probabilities, labels.cpu().numpy())
 
 
 @dataclass
@@ -278,7 +275,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
         row["test_loss"], row["test_acc"], test_logits = evaluate(model, splits.test_images, splits.test_labels,
                                                                   cfg, spec, bf16)
         # Reported, never used to choose anything: the calibration error on the test set.
-        row["test_ece"] = test_ece(test_logits, splits.test_labels, calibration["calibration"]["temperature"])
+        row["test_ece"] = calibration_error(test_logits, splits.test_labels, calibration["calibration"]["temperature"])
         row["elapsed_seconds"] = elapsed_before + time.time() - t_start
         row["images_per_second"] = n_train / row["epoch_seconds"]
         state.epoch, state.rows = epoch + 1, [*state.rows, row]

@@ -62,16 +62,20 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     _add_config_flags(p)
 
 
-def _add_recognition(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="recognise the digit in image files, folders or globs",
-                       description="Recognise the digit in each image (PNG, JPEG, BMP, GIF, WebP, TIFF, PNM). "
-                       "Exit code 1 if any input could not be read or holds no digit.")
+def _add_inputs(p: argparse.ArgumentParser, show: str) -> None:
+    """The arguments `predict` and `read` share: inputs, model, JSON, and a figure."""
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders or glob patterns")
     p.add_argument("--model", default=None,
                    help="an .onnx export or a .safetensors checkpoint (default: the shipped model)")
     p.add_argument("--json", action="store_true", help="print one JSON object per input")
-    p.add_argument("--show", metavar="OUT.png", default=None,
-                   help="draw each input beside the 28x28 the model saw, with the prediction")
+    p.add_argument("--show", metavar="OUT.png", default=None, help=show)
+
+
+def _add_recognition(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="recognise the digit in image files, folders or globs",
+                       description="Recognise the digit in each image (PNG, JPEG, BMP, GIF, WebP, TIFF, PNM). "
+                       "Exit code 1 if any input could not be read or holds no digit.")
+    _add_inputs(p, "draw each input beside the 28x28 the model saw, with the prediction")
     p.add_argument("--preview", metavar="DIR", default=None, help="save each preprocessed 28x28 as a PNG")
     p.add_argument("--no-preprocess", dest="preprocess", action="store_false",
                    help="inputs are already 28x28 MNIST form (white digit on black): pass them as they are")
@@ -79,12 +83,7 @@ def _add_recognition(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("read", help="read the whole number in image files, folders or globs",
                        description="Read the number in each image, left to right (amounts, years, postcodes). "
                        "Exit code 1 if any input could not be read or holds no digit.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders or glob patterns")
-    p.add_argument("--model", default=None,
-                   help="an .onnx export or a .safetensors checkpoint (default: the shipped model)")
-    p.add_argument("--json", action="store_true", help="print one JSON object per input")
-    p.add_argument("--show", metavar="OUT.png", default=None,
-                   help="draw each input with a box and the digit read over each of its digits")
+    _add_inputs(p, "draw each input with a box and the digit read over each of its digits")
     p.add_argument("--preview", metavar="DIR", default=None,
                    help="save each digit's 28x28 as a PNG (NAME-1.png, NAME-2.png... left to right)")
 

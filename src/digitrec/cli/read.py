@@ -7,16 +7,13 @@ pixels. Errors follow `predict`'s rules: one line per failed input, exit code 1 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TextIO
 
-from ..errors import DigitrecError
 from ..inputs import chunks
 from ..reader import Reading
-from ..recognizer import Recognizer
-from .recognize import SHOW_MAX, Previews, check_figure_path
+from .recognize import SHOW_MAX, report, start
 
 
 def format_reading(path: str, reading: Reading) -> str:
@@ -26,30 +23,16 @@ def format_reading(path: str, reading: Reading) -> str:
     return f"{path}: {reading.number}  ({parts})"
 
 
-def report_reading(path: str, result: Reading | DigitrecError, as_json: bool, out: TextIO, err: TextIO) -> bool:
-    """Print one input's reading; whether it could be read."""
-    if isinstance(result, DigitrecError):
-        if as_json:
-            print(json.dumps({"path": path, "error": result.detail()}), file=out)
-        else:
-            print(f"{path}: error: {result.detail()}", file=err)
-        return False
-    print(json.dumps({"path": path, **result.to_dict()}) if as_json else format_reading(path, result), file=out)
-    return True
-
-
 def run_read(patterns: list[str], model: str | None = None, as_json: bool = False, show: str | None = None,
              preview: str | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Read every input, print the results, and return 0, or 1 if any input failed."""
     out, err = out or sys.stdout, err or sys.stderr
-    check_figure_path(show)
-    previews = Previews(preview)
-    recognizer = Recognizer.load(model)
+    previews, recognizer = start(show, preview, model)
     failed = 0
     shown: list[tuple[str, Reading]] = []
     for names, items in chunks(patterns):
         for path, result in zip(names, recognizer.read_many(items, names=names), strict=True):
-            failed += not report_reading(path, result, as_json, out, err)
+            failed += not report(path, result, as_json, out, err, format_reading)
             if isinstance(result, Reading):
                 for i, digit in enumerate(result.digits):
                     previews.save(path, digit.preprocessed, suffix=f"-{i + 1}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -52,21 +53,26 @@ class Previews:
         atomic_write(self.folder / name, encode_png(x28))
 
 
-def check_figure_path(show: str | None) -> None:
-    """A one-line error now, rather than after recognising every input, if --show cannot be written."""
+def start(show: str | None, preview: str | None, model: str | None) -> tuple[Previews, Recognizer]:
+    """The outputs checked (a one-line error now, rather than after recognising every input, if
+    --show or --preview cannot be written) and the model loaded."""
     if show:
         writable_dir(Path(show).resolve().parent, "--show")
+    return Previews(preview), Recognizer.load(model)
 
 
-def report(path: str, result: Prediction | DigitrecError, as_json: bool, out: TextIO, err: TextIO) -> bool:
-    """Print one input's result; whether it succeeded."""
+def report(path: str, result: Any, as_json: bool, out: TextIO, err: TextIO,
+           text: Callable[[str, Any], str] | None = None) -> bool:
+    """Print one input's result (a Prediction, a Reading, or its DigitrecError): as JSON, or as the
+    line `text` gives (default: a prediction's). Whether it succeeded."""
     if isinstance(result, DigitrecError):
         if as_json:
             print(json.dumps({"path": path, "error": result.detail()}), file=out)
         else:
             print(f"{path}: error: {result.detail()}", file=err)
         return False
-    print(json.dumps({"path": path, **result.to_dict()}) if as_json else format_line(path, result), file=out)
+    print(json.dumps({"path": path, **result.to_dict()}) if as_json else (text or format_line)(path, result),
+          file=out)
     return True
 
 
@@ -75,9 +81,7 @@ def run_predict(patterns: list[str], model: str | None = None, as_json: bool = F
                 err: TextIO | None = None) -> int:
     """Recognise every input, print the results, and return 0, or 1 if any input failed."""
     out, err = out or sys.stdout, err or sys.stderr
-    check_figure_path(show)
-    previews = Previews(preview)
-    recognizer = Recognizer.load(model)
+    previews, recognizer = start(show, preview, model)
     failed = 0
     shown: list[tuple[str, Prediction]] = []
     for names, items in chunks(patterns):
