@@ -113,8 +113,8 @@ def test_best_checkpoint_is_chosen_on_the_validation_split_never_the_test_set(tm
     scores = {"val": iter([0.5, 0.9, 0.7]), "test": iter([0.6, 0.7, 0.95])}
 
     def scripted(model, images, labels, cfg, spec, bf16):
-        loss, _ = real_evaluate(model, images, labels, cfg, spec, bf16)  # the real pass, a scripted score
-        return loss, next(scores["val" if len(images) == cfg.val_size else "test"])
+        loss, _, logits = real_evaluate(model, images, labels, cfg, spec, bf16)  # the real pass, a scripted score
+        return loss, next(scores["val" if len(images) == cfg.val_size else "test"]), logits
 
     monkeypatch.setattr(training, "evaluate", scripted)
     result = train(TrainConfig(**{**QUICK, "val_size": 5000, "epochs": 3}, out=str(tmp_path)))
