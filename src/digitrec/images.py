@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .errors import DigitrecError
 from .fileio import read_bounded
@@ -43,6 +43,11 @@ ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "DIB", "WEBP", "TIFF", "PPM")
 FORMAT_HINT = "pass a PNG, JPEG, BMP, GIF, WebP or TIFF file"
 _POSTSCRIPT_MAGIC = (b"%!", b"\xc5\xd0\xd3\xc6", b"%PDF")  # PostScript/EPS, DOS EPS binary, PDF
 ORIENTATION = 0x0112  # the EXIF tag
+
+# Pillow decompresses a PNG's text chunks when it opens the file, up to 64 MB of them by default: an
+# 85 KB PNG of 80 zTXt chunks cost 66 MB and 1 s before it was refused. A digit needs no text.
+# (This lowers Pillow's limit for the whole process: no real PNG carries 4 MB of text.)
+PngImagePlugin.MAX_TEXT_MEMORY = min(PngImagePlugin.MAX_TEXT_MEMORY, 4 * 2**20)
 
 ImageSource = str | Path | bytes | bytearray | memoryview | Image.Image | np.ndarray
 
