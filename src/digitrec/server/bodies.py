@@ -94,16 +94,19 @@ async def _multipart_items(request: Request, max_bytes: int, hold: Callable[[int
         await form.close()
 
 
-def _json_items(body: bytes, many: bool) -> list[Item]:
+def _json_items(body: bytes, many: bool, max_items: int) -> list[Item]:
     hint = BATCH_JSON_HINT if many else JSON_HINT
     try:
         doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # the last: absurdly deep nesting
+    # ValueError: not UTF-8, not JSON, or an integer of over 4300 digits; RecursionError: absurdly deep nesting.
+    except (ValueError, RecursionError):
         raise HTTPException(400, f"body is not valid JSON; {hint}") from None
     if many:
         urls = doc.get("images") if isinstance(doc, dict) else doc
         if not isinstance(urls, list):
             raise HTTPException(400, f"JSON has no list of images; {hint}")
+        if len(urls) > max_items:  # before decoding any: a 5 MB body can list a million of them
+            raise _too_many(many, max_items)
     else:
         if not isinstance(doc, dict) or "image" not in doc:
             raise HTTPException(400, f"JSON has no 'image' field; {hint}")
@@ -126,7 +129,7 @@ async def read_items(request: Request, max_bytes: int, many: bool, max_items: in
     408 for one that does not arrive within BODY_SECONDS. `hold` reserves body bytes (see limited_stream)."""
     try:
         with anyio.fail_after(BODY_SECONDS):
-            items = await _read(request, max_bytes, many, hold)
+            items = await _read(request, max_bytes, many, max_items, hold)
     except TimeoutError:
         raise HTTPException(408, f"the request body did not arrive within {BODY_SECONDS:g} s") from None
     if not items:
@@ -136,7 +139,8 @@ async def read_items(request: Request, max_bytes: int, many: bool, max_items: in
     return items
 
 
-async def _read(request: Request, max_bytes: int, many: bool, hold: Callable[[int], None]) -> list[Item]:
+async def _read(request: Request, max_bytes: int, many: bool, max_items: int,
+                hold: Callable[[int], None]) -> list[Item]:
     kind = media_type(request)
     if kind == "multipart/form-data":
         items = await _multipart_items(request, max_bytes, hold)
@@ -145,7 +149,7 @@ async def _read(request: Request, max_bytes: int, many: bool, hold: Callable[[in
                                      "e.g. curl -F file=@digit.png")
         return items
     if kind == "application/json":
-        return _json_items(await read_limited(request, max_bytes, hold), many)
+        return _json_items(await read_limited(request, max_bytes, hold), many, max_items)
     if many:
         raise HTTPException(415, f"unsupported Content-Type {kind or '(none)'!r} for a batch; send "
                                  "multipart/form-data with several files, or application/json")

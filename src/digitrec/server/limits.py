@@ -7,7 +7,7 @@
 - Bodies: each at most --max-upload-mb (bodies.py), sent within BODY_SECONDS (408); all the bodies a
   process holds at once at most BODY_BUDGET bytes, reserved from the declared Content-Length before
   any byte is read (503 when the budget is spent).
-- Decoding: every image's cost is priced from its header (`images.open_image`), and a request may
+- Decoding: every image's cost is priced from its header (`images.decode_cost`), and a request may
   spend at most REQUEST_DECODE_BYTES (later images of a batch get 413). Requests costing more than
   HEAVY_BYTES take the heavy lane, one at a time per process, the others the light lane, one per
   inference thread; a lane with a full queue answers 503 with Retry-After, rather than growing.
@@ -30,7 +30,7 @@ import anyio
 from fastapi import HTTPException
 
 from ..errors import DigitrecError
-from ..images import MAX_DECODE_BYTES, open_image
+from ..images import MAX_DECODE_BYTES, decode_cost
 
 MAX_HEAD_BYTES = 32 * 1024  # request line and headers; browsers send under 2 KB, nginx allows 8 KB a line
 MAX_HEADERS = 100
@@ -195,7 +195,7 @@ def price(items: list[Item]) -> tuple[list[Item], int]:
     for name, data in items:
         if isinstance(data, bytes):
             try:
-                cost = open_image(data, name=name)[1]
+                cost = decode_cost(data, name)
             except DigitrecError as err:
                 priced.append((name, err.detached()))
                 continue
