@@ -164,7 +164,7 @@ def hostile_requests() -> dict[str, bytes]:
 
 
 def send_raw(port: int, data: bytes, hang_up_after: int | None = None, trickle: float = 0.0,
-             timeout: float = 60) -> int:
+             timeout: float = 300) -> int:
     """Send a raw request; the status of the answer (0 for none). `hang_up_after`: close after that many
     bytes; `trickle`: seconds between bytes of the first 64 (a slow client)."""
     try:
@@ -172,14 +172,13 @@ def send_raw(port: int, data: bytes, hang_up_after: int | None = None, trickle: 
             if hang_up_after is not None:
                 s.sendall(data[:hang_up_after])
                 return 0
-            if trickle:
-                for i in range(64):
+            try:
+                for i in range(64 if trickle else 0):
                     s.sendall(data[i:i + 1])
                     time.sleep(trickle)
-            try:
                 s.sendall(data[64 if trickle else 0:])
             except (BrokenPipeError, ConnectionResetError):
-                pass  # refused before the whole body was sent: the answer is waiting
+                pass  # refused before the whole request was sent: the answer is waiting
             answer = s.recv(65536)
             return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
     except (OSError, ValueError, IndexError):

@@ -9,8 +9,9 @@
   any byte is read (503 when the budget is spent).
 - Decoding: every image's cost is priced from its header (`images.decode_cost`), and a request may
   spend at most REQUEST_DECODE_BYTES (later images of a batch get 413). Requests costing more than
-  HEAVY_BYTES take the heavy lane, one at a time per process, the others the light lane, one per
-  inference thread; a lane with a full queue answers 503 with Retry-After, rather than growing.
+  HEAVY_BYTES take the heavy lane, one at a time per process on a thread of lower CPU priority, the
+  others the light lane, one per inference thread; a lane with a full queue answers 503 with
+  Retry-After, rather than growing.
 - glibc's malloc is told to map big blocks on their own and to keep few arenas, and is trimmed
   after heavy work, so that the memory of a big image goes back to the system when it is done.
 """
@@ -18,12 +19,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import logging
+import os
 import sys
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -210,24 +215,43 @@ def price(items: list[Item]) -> tuple[list[Item], int]:
 
 
 class Lanes:
-    """The light and heavy lanes of one process's event loop: bounded threads, bounded queues."""
+    """The light and heavy lanes of one process's event loop: bounded threads, bounded queues.
+
+    Heavy work runs on a thread of its own at a lower CPU priority (nice HEAVY_NICE, Linux), so that a
+    storm of big images slows the small requests beside it as little as possible."""
 
     def __init__(self, light_threads: int):
         self.light = anyio.CapacityLimiter(light_threads)
         self.heavy = anyio.CapacityLimiter(1)
+        self.heavy_thread = ThreadPoolExecutor(1, thread_name_prefix="digitrec-heavy", initializer=_nice)
 
     async def run(self, heavy: bool, fn: Callable[..., Any], *args: Any) -> Any:
         limiter, queue = (self.heavy, HEAVY_QUEUE) if heavy else (self.light, LIGHT_QUEUE)
         if limiter.available_tokens == 0 and limiter.statistics().tasks_waiting >= queue:
             raise busy("too many large images at once" if heavy else "too many requests at once")
+        if not heavy:
+            return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
+
         def work() -> Any:
             try:
                 return fn(*args)
             finally:
-                if heavy:
-                    trim_memory()  # in the worker thread: it takes a few ms
+                trim_memory()  # here, not on the event loop: it takes a few ms
 
-        return await anyio.to_thread.run_sync(work, limiter=limiter)
+        async with limiter:
+            # Shielded: the work cannot be stopped, so its token is held until it ends, whatever the client does.
+            with anyio.CancelScope(shield=True):
+                return await asyncio.get_running_loop().run_in_executor(self.heavy_thread, work)
+
+
+HEAVY_NICE = 10  # about a tenth of the CPU share of a normal thread, when both want the CPU
+
+
+def _nice() -> None:
+    """Lower the calling thread's CPU priority (on Linux a thread is its own scheduling entity)."""
+    if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HEAVY_NICE)
 
 
 # -- malloc ------------------------------------------------------------------------------------------
