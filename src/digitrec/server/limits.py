@@ -244,14 +244,16 @@ class Lanes:
                 return await asyncio.get_running_loop().run_in_executor(self.heavy_thread, work)
 
 
-HEAVY_NICE = 10  # about a tenth of the CPU share of a normal thread, when both want the CPU
+HEAVY_NICE = 10  # a tenth of the CPU share of a normal thread when both want the CPU (Linux CFS weights)
 
 
 def _nice() -> None:
-    """Lower the calling thread's CPU priority (on Linux a thread is its own scheduling entity)."""
+    """Lower the calling thread's CPU priority by HEAVY_NICE (on Linux a thread is its own scheduling
+    entity, and starts at its creator's priority)."""
     if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
+        thread = threading.get_native_id()
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HEAVY_NICE)
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + HEAVY_NICE))
 
 
 # -- malloc ------------------------------------------------------------------------------------------
