@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import sys
 import threading
@@ -211,18 +210,6 @@ def test_a_full_lane_answers_503_and_the_other_lane_still_serves():
             gate.set()
 
     anyio.run(scenario)
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
-def test_heavy_work_runs_at_a_lower_cpu_priority():
-    def priority() -> int:
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    async def scenario() -> tuple[int, int]:
-        lanes = limits.Lanes(1)
-        return await lanes.run(True, priority), await lanes.run(False, priority)
-
-    assert anyio.run(scenario) == (priority() + limits.HEAVY_NICE, priority())
 
 
 def test_a_model_that_answers_nan_gets_422_not_500(digit):

@@ -9,9 +9,10 @@
   any byte is read (503 when the budget is spent).
 - Decoding: every image's cost is priced from its header (`images.decode_cost`), and a request may
   spend at most REQUEST_DECODE_BYTES (later images of a batch get 413). Requests costing more than
-  HEAVY_BYTES take the heavy lane, one at a time per process on a thread of lower CPU priority, the
-  others the light lane, one per inference thread; a lane with a full queue answers 503 with
-  Retry-After, rather than growing.
+  HEAVY_BYTES take the heavy lane, one at a time per process, the others the light lane, one per
+  inference thread; a lane with a full queue answers 503 with Retry-After, rather than growing.
+  (A lower CPU priority for the heavy lane's thread was tried and dropped: on a host shared with
+  other work it starved that thread, and a 7000x7000 PNG took 70-100 s instead of 7.)
 - glibc's malloc is told to map big blocks on their own and to keep few arenas, and is trimmed
   after heavy work, so that the memory of a big image goes back to the system when it is done.
 """
@@ -19,16 +20,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import ctypes.util
 import functools
 import logging
-import os
 import sys
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -42,7 +39,9 @@ MAX_HEADERS = 100
 HEAD_SECONDS = 10.0  # to send the request line and headers, from the request's first byte
 BODY_SECONDS = 60.0  # to send a body: 5 MB at under 1 Mbit/s
 BODY_BUDGET = 64 * 2**20  # bytes of request bodies one process holds at once
-REQUEST_DECODE_BYTES = 2 * MAX_DECODE_BYTES  # decoding one request may allocate, summed over its images
+# Decoding one request may allocate this much, summed over its images: a batch costs at most what one
+# image may (a dozen phone photos, each decoded at about 2 megapixels; 64 canvas drawings use 20 MB).
+REQUEST_DECODE_BYTES = MAX_DECODE_BYTES
 HEAVY_BYTES = 4 * 2**20  # requests whose images cost more to decode (a 1-megapixel RGB) are heavy
 HEAVY_QUEUE = 2  # heavy requests waiting per process; the next gets 503
 LIGHT_QUEUE = 64  # light requests waiting per process; the next gets 503
@@ -215,45 +214,27 @@ def price(items: list[Item]) -> tuple[list[Item], int]:
 
 
 class Lanes:
-    """The light and heavy lanes of one process's event loop: bounded threads, bounded queues.
-
-    Heavy work runs on a thread of its own at a lower CPU priority (nice HEAVY_NICE, Linux), so that a
-    storm of big images slows the small requests beside it as little as possible."""
+    """The light and heavy lanes of one process's event loop: bounded threads, bounded queues. A lane's
+    thread cannot be stopped, so a request's token is held until its work ends, whatever its client
+    does (anyio waits for the thread even when the request is cancelled)."""
 
     def __init__(self, light_threads: int):
         self.light = anyio.CapacityLimiter(light_threads)
         self.heavy = anyio.CapacityLimiter(1)
-        self.heavy_thread = ThreadPoolExecutor(1, thread_name_prefix="digitrec-heavy", initializer=_nice)
 
     async def run(self, heavy: bool, fn: Callable[..., Any], *args: Any) -> Any:
         limiter, queue = (self.heavy, HEAVY_QUEUE) if heavy else (self.light, LIGHT_QUEUE)
         if limiter.available_tokens == 0 and limiter.statistics().tasks_waiting >= queue:
             raise busy("too many large images at once" if heavy else "too many requests at once")
-        if not heavy:
-            return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
 
         def work() -> Any:
             try:
                 return fn(*args)
             finally:
-                trim_memory()  # here, not on the event loop: it takes a few ms
+                if heavy:
+                    trim_memory()  # here, not on the event loop: it takes a few ms
 
-        async with limiter:
-            # Shielded: the work cannot be stopped, so its token is held until it ends, whatever the client does.
-            with anyio.CancelScope(shield=True):
-                return await asyncio.get_running_loop().run_in_executor(self.heavy_thread, work)
-
-
-HEAVY_NICE = 10  # a tenth of the CPU share of a normal thread when both want the CPU (Linux CFS weights)
-
-
-def _nice() -> None:
-    """Lower the calling thread's CPU priority by HEAVY_NICE (on Linux a thread is its own scheduling
-    entity, and starts at its creator's priority)."""
-    if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
-        thread = threading.get_native_id()
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + HEAVY_NICE))
+        return await anyio.to_thread.run_sync(work, limiter=limiter)
 
 
 # -- malloc ------------------------------------------------------------------------------------------
