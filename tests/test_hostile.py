@@ -290,3 +290,23 @@ def test_the_library_checks_the_timeout_too(value, tmp_path):
 
     with pytest.raises(DigitrecError, match="--timeout .*: must be a positive number of seconds"):
         download_mnist(tmp_path, timeout=value)  # type: ignore[arg-type]
+
+
+# -- the command line's memory bound ------------------------------------------------------------------
+
+CLI_BOUND_MB = 1024  # README: `digitrec predict` peaks at most at 1 GB on any folder of inputs
+
+
+@pytest.mark.slow
+def test_predict_on_a_folder_of_giants_stays_under_1_gb(tmp_path):
+    # Two inputs decode at a time (the recogniser's worker threads): each at most its 200 MB budget.
+    for i, (depth, color) in enumerate([(8, 6), (16, 0)] * 4):
+        (tmp_path / f"giant{i}.png").write_bytes(uniform_png(7000, 7000, depth, color))
+    probe = ("import resource, subprocess, sys; "
+             "code = subprocess.run([sys.executable, '-m', 'digitrec', 'predict', sys.argv[1]]).returncode; "
+             "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    result = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True,
+                            timeout=600)
+    code, peak_kb = map(int, result.stdout.split()[-2:])
+    assert code == 1 and result.stderr.count("no digit found") == 8, result.stderr  # each its own line
+    assert peak_kb / 1024 <= CLI_BOUND_MB, f"peak RSS {peak_kb / 1024:.0f} MB"
