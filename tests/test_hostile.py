@@ -129,6 +129,32 @@ def test_a_batch_of_hostile_images_answers_the_good_ones(hostile, recognizer, cl
     assert results[-1]["digit"] == outcomes[-1].digit
 
 
+def test_no_external_program_is_ever_started(tmp_path, monkeypatch, recognizer, client):
+    # A `gs` on the PATH that leaves a mark. The control: plain Pillow runs it on an EPS; digitrec
+    # never does, from the API, the CLI's reader or a batch, whatever the file claims to be.
+    from PIL import EpsImagePlugin
+
+    mark = tmp_path / "ghostscript-ran"
+    gs = tmp_path / "bin" / "gs"
+    gs.parent.mkdir()
+    gs.write_text(f'#!/bin/sh\ntouch {mark}\n[ "$1" = --version ] && echo 10.0 && exit 0\nexit 1\n')
+    gs.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{gs.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None, raising=False)
+    with pytest.raises((OSError, subprocess.SubprocessError)):  # the fake gs makes no image
+        Image.open(io.BytesIO(POSTSCRIPT["eps"])).load()
+    assert mark.exists(), "the control: Pillow on its own runs gs"
+    mark.unlink()
+    for name, data in POSTSCRIPT.items():
+        for disguise in (data, b"  \n" + data, data + encode(font_digit(1))):
+            (tmp_path / f"{name}.png").write_bytes(disguise)
+            for source in (disguise, tmp_path / f"{name}.png"):
+                with pytest.raises(DigitrecError):
+                    recognizer.predict(source)
+            assert client.post("/api/predict", content=disguise).status_code in (400, 415)
+    assert not mark.exists()
+
+
 def test_refused_from_the_header_without_decoding(hostile):
     # open_image reads the header only: a refused image costs a few KB, however much it declares.
     for name in ("webp over the decode budget", "progressive cmyk jpeg over it", "pixel bomb"):
