@@ -207,3 +207,18 @@ def test_random_multipart_never_gets_5xx(client, parts, field):
     files = [(field, (f"{i}.png", io.BytesIO(part), "image/png")) for i, part in enumerate(parts)]
     response = client.post("/api/predict/batch", files=files)
     assert response.status_code < 500, response.text
+
+
+PIL_MODES = ["1", "L", "P", "PA", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F", "RGB", "RGBA",
+             "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"]
+
+
+@pytest.mark.parametrize("mode", PIL_MODES)
+def test_pil_images_of_every_mode(mode):
+    # The Python API takes PIL images as they are: every mode Pillow can make gives a result or a
+    # DigitrecError (this one's strokes are its mode's zero on its mode's white-ish paper).
+    paper = Image.new(mode, (120, 90), {"1": 1, "I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I;16N": 65535,
+                                        "I": 65535, "F": 1.0}.get(mode, 255 if Image.getmodebands(mode) == 1
+                                                                   else (255,) * Image.getmodebands(mode)))
+    paper.paste(Image.new(mode, (8, 60)), (56, 15))
+    outcome(paper)

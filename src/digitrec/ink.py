@@ -63,6 +63,8 @@ def _tile_planes(tile: Image.Image, plane: str, alpha: bool, factor: int, scale:
     (gray premultiplied by alpha, alpha, gray premultiplied by transparency) for one with alpha."""
     if tile.mode in ("YCbCr", "LAB", "HSV"):
         tile = tile.convert("RGB")
+    if tile.mode == "La":  # premultiplied: Pillow converts it to nothing else
+        tile = tile.convert("LA")
     if plane == "F":
         x = np.asarray(tile.convert("F") if tile.mode != "F" else tile, dtype=np.float32)
         check_finite(x, name)

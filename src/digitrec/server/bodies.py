@@ -2,7 +2,7 @@
 
 The limit is enforced while the body streams in (the declared Content-Length first, then a running
 count of the bytes received), so an oversized upload is refused without ever being buffered whole.
-The bytes are reserved from the process's body budget as they are declared or arrive (limits.py),
+The bytes are reserved from the process's body budget as they arrive (limits.py),
 the whole body must arrive within BODY_SECONDS, and a client that hangs up mid-upload costs one
 log line. Forms accepted: multipart file upload(s), raw image bytes, or JSON holding base64 data
 URL(s). A batch takes multipart or JSON only.
@@ -45,23 +45,21 @@ def _ignore(n: int) -> None:
 async def limited_stream(request: Request, max_bytes: int,
                          hold: Callable[[int], None] = _ignore) -> AsyncGenerator[bytes, None]:
     """The body's chunks, raising 413 as soon as the declared or received size passes `max_bytes`.
-    `hold(n)` reserves n bytes of the body budget (or raises 503): the declared size before reading,
-    else each chunk as it comes."""
+    `hold(n)` reserves n bytes of the body budget as they arrive (or raises 503): bytes a client only
+    declares, and sends slowly or never, hold no budget from anyone else."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.strip().isdigit():
             raise HTTPException(400, f"Content-Length {declared!r} is not a number")
         if int(declared) > max_bytes:
             raise _too_large(max_bytes)
-        hold(int(declared))
     received = 0
     try:
         async for chunk in request.stream():
             received += len(chunk)
             if received > max_bytes:
                 raise _too_large(max_bytes)
-            if declared is None:
-                hold(len(chunk))
+            hold(len(chunk))
             yield chunk
     except ClientDisconnect:
         client = request.client

@@ -4,9 +4,10 @@
   HEAD_SECONDS, else 431 or 408 and the connection is closed. uvicorn's httptools protocol bounds
   neither (64 MB of headers were accepted), so `BoundedHttpTools` counts them as they arrive; its h11
   protocol is bounded by h11's incomplete-event limit, set to the same size.
+- Connections and requests in progress: at most MAX_CONCURRENCY per process (uvicorn answers 503), so
+  that its per-connection buffers (the head, at most 64 KB of body) are bounded too.
 - Bodies: each at most --max-upload-mb (bodies.py), sent within BODY_SECONDS (408); all the bodies a
-  process holds at once at most BODY_BUDGET bytes, reserved from the declared Content-Length before
-  any byte is read (503 when the budget is spent).
+  process holds at once at most BODY_BUDGET bytes, reserved as they arrive (503 when it is spent).
 - Decoding: every image's cost is priced from its header (`images.decode_cost`), and a request may
   spend at most REQUEST_DECODE_BYTES (later images of a batch get 413). Requests costing more than
   HEAVY_BYTES take the heavy lane, one at a time per process, the others the light lane, one per
@@ -39,6 +40,7 @@ MAX_HEADERS = 100
 HEAD_SECONDS = 10.0  # to send the request line and headers, from the request's first byte
 BODY_SECONDS = 60.0  # to send a body: 5 MB at under 1 Mbit/s
 BODY_BUDGET = 64 * 2**20  # bytes of request bodies one process holds at once
+MAX_CONCURRENCY = 512  # connections, or requests in progress, per process: 2 s of small requests
 # Decoding one request may allocate this much, summed over its images: a batch costs at most what one
 # image may (a dozen phone photos, each decoded at about 2 megapixels; 64 canvas drawings use 20 MB).
 REQUEST_DECODE_BYTES = MAX_DECODE_BYTES
@@ -70,8 +72,9 @@ def http_protocol() -> Any:
 
 
 def uvicorn_settings() -> dict[str, Any]:
-    """The keyword arguments of uvicorn.Config that bound the request head."""
-    return {"http": http_protocol(), "h11_max_incomplete_event_size": MAX_HEAD_BYTES}
+    """The keyword arguments of uvicorn.Config that bound the request head and the connections."""
+    return {"http": http_protocol(), "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+            "limit_concurrency": MAX_CONCURRENCY}
 
 
 def _bounded_httptools() -> type:
