@@ -114,3 +114,51 @@ def write_on(page: Image.Image, digit: int, height: int, at: tuple[int, int],
     out = page.copy()
     out.paste(Image.new("RGB", mask.size, colour), at, mask)
     return out
+# -- hostile inputs: cheap to make, costly to decode, or not images at all -----------------------
+
+def uniform_png(width: int, height: int, depth: int = 8, color: int = 0, interlace: int = 0) -> bytes:
+    """A valid PNG of one colour (all bytes 0xff: white, opaque) of any size, depth and colour type,
+    compressed row by row (a 7000x7000 RGBA is 200 KB and takes a second to make)."""
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[color]
+    row = b"\x00" + b"\xff" * ((width * channels * depth + 7) // 8)
+    packer = zlib.compressobj(9)
+    rows = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, interlace)
+    palette = _chunk(b"PLTE", b"\xff\xff\xff" * 256) if color == 3 else b""
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + palette + _chunk(b"IDAT", rows) + _chunk(b"IEND", b"")
+
+
+def with_chunks(png: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """The PNG with (type, data) chunks inserted after its IHDR (the 8-byte signature, then 25 bytes)."""
+    return png[:33] + b"".join(_chunk(kind, data) for kind, data in chunks) + png[33:]
+
+
+def png_with_text_bomb(chunks: int = 80) -> bytes:
+    """A 28x28 PNG with `chunks` zTXt chunks of 1 MB of text each, compressed to 1 KB."""
+    text = zlib.compress(b"a" * 2**20, 9)
+    return with_chunks(encode(Image.new("L", (28, 28), 128)), [(b"zTXt", b"k%d\x00\x00" % i + text)
+                                                               for i in range(chunks)])
+
+
+def float_tiff(value: float, size: int = 64) -> bytes:
+    """A 32-bit float TIFF with a digit-like bar, and `value` (NaN, infinity) in one corner."""
+    x = np.ones((size, size), np.float32)
+    x[size // 4: 3 * size // 4, size // 2 - 3: size // 2 + 3] = 0
+    x[0, 0] = value
+    return encode(Image.fromarray(x), "TIFF")
+
+
+def rle_bmp(width: int, height: int) -> bytes:
+    """An 8-bit RLE BMP of runs of one pixel (2 bytes a pixel): Pillow decodes it in Python."""
+    body = (b"\x01\x10" * width + b"\x00\x00") * height + b"\x00\x01"
+    palette = b"".join(bytes([i, i, i, 0]) for i in range(256))
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(body), 2835, 2835, 256, 0)
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(body), 0, 0, offset) + info + palette + body
+
+
+POSTSCRIPT = {  # what Pillow would hand to Ghostscript
+    "eps": b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\n0 0 moveto 28 28 lineto stroke showpage\n",
+    "dos-eps": b"\xc5\xd0\xd3\xc6" + struct.pack("<6I", 30, 60, 0, 0, 0, 0) + b"\xff\xff" + b"%!PS-Adobe-3.0\n" * 4,
+    "pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+}

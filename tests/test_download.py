@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -69,6 +70,9 @@ class _Handler(BaseHTTPRequestHandler):
         if mirror == "garbage":  # not HTTP at all
             self.wfile.write(b"hello\r\n\r\n")
             return
+        if mirror.startswith("trickle"):  # a byte at a time, each well within the per-read timeout
+            self._trickle(good if mirror == "trickle" else b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000)
+            return
         body = {
             "good": good,
             "corrupt": self.server.corrupt.get(name, b""),
@@ -87,6 +91,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
         else:
             self.wfile.write(body)
+
+    def _trickle(self, text: bytes) -> None:
+        if self.path.strip("/").startswith("trickle/"):  # the body: headers first, at once
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+        for i in range(len(text)):
+            if self.server.release.wait(0.02):
+                return
+            self.wfile.write(text[i:i + 1])
+            self.wfile.flush()
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -182,6 +197,20 @@ def test_oversized_slow_and_broken_answers_are_cut_off(tmp_path: Path, mirrors: 
     size = len(mirrors.good[LABELS])
     assert f"{bad[3]} (connection closed after {size // 2:,} of {size:,} bytes)" in message
     assert f"{bad[4]} (invalid HTTP answer (BadStatusLine))" in message
+    assert sorted(os.listdir(dest)) == sorted(IMAGE_NAMES)
+
+
+@pytest.mark.parametrize("mirror", ["trickle", "trickle-head"])
+def test_a_trickling_mirror_fails_at_the_overall_deadline(tmp_path: Path, mirrors: Mirrors, mirror: str) -> None:
+    # A byte every 20 ms never trips the 0.1 s per-read timeout; the whole answer (headers or body)
+    # gets 20 x 0.1 s.
+    dest = tmp_path / "mnist"
+    _copy_embedded(dest, IMAGE_NAMES)
+    start = time.monotonic()
+    with pytest.raises(DigitrecError) as err:
+        download_mnist(dest, mirrors=[mirrors.url(mirror)], timeout=0.1)
+    assert time.monotonic() - start < 10
+    assert f"{mirrors.url(mirror)} (too slow: " in str(err.value) and "in 2 s)" in str(err.value)
     assert sorted(os.listdir(dest)) == sorted(IMAGE_NAMES)
 
 

@@ -7,9 +7,12 @@ download never leaves a partial file. The result is in our layout, DIR/<stem>.gz
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import math
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -38,34 +41,89 @@ class _MirrorFailed(Exception):
     """One mirror could not provide one file; the message is the short reason."""
 
 
+class _Deadline:
+    """Shuts a download's sockets down once its time is up, whatever they are waiting for: the TLS
+    handshake, headers trickling in a byte at a time, or the body. A per-read timeout alone never
+    fires while bytes keep coming."""
+
+    def __init__(self, seconds: float):
+        self.sockets: list[socket.socket] = []
+        self.expired = False
+        self.timer = threading.Timer(seconds, self._expire)
+        self.timer.daemon = True
+
+    def _expire(self) -> None:
+        self.expired = True
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # a blocked recv returns at once
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        """An opener whose HTTP and HTTPS connections register their sockets here."""
+        deadline = self
+
+        def tracked(cls: type) -> type:
+            class Tracked(cls):  # type: ignore[misc, valid-type]
+                def __init__(self, *args: object, **kwargs: object) -> None:
+                    super().__init__(*args, **kwargs)
+                    create = self._create_connection
+
+                    def create_tracked(*a: object, **k: object) -> socket.socket:
+                        sock = create(*a, **k)
+                        deadline.sockets.append(sock)
+                        if deadline.expired:
+                            sock.shutdown(socket.SHUT_RDWR)
+                        return sock
+
+                    self._create_connection = create_tracked
+
+            return Tracked
+
+        class HTTP(urllib.request.HTTPHandler):
+            def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                return self.do_open(tracked(http.client.HTTPConnection), req)
+
+        class HTTPS(urllib.request.HTTPSHandler):
+            def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+                return self.do_open(tracked(http.client.HTTPSConnection), req, context=self._context)
+
+        return urllib.request.build_opener(HTTP, HTTPS)
+
+
 def _fetch(url: str, limit: int, timeout: float) -> bytes:
     """The body of `url`, at most `limit` bytes; `timeout` seconds for connecting and each read, and
-    DEADLINE_FACTOR x `timeout` for the whole file (a mirror trickling a byte a second fails too)."""
+    DEADLINE_FACTOR x `timeout` for the whole answer (a mirror trickling a byte a second fails too)."""
     request = urllib.request.Request(url, headers={"User-Agent": "digitrec (MNIST download)"})
-    deadline = time.monotonic() + DEADLINE_FACTOR * timeout
+    seconds = DEADLINE_FACTOR * timeout
+    deadline = _Deadline(seconds)
+    deadline.timer.start()
+    chunks, size = [], 0
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with deadline.opener().open(request, timeout=timeout) as response:
             declared = response.length  # Content-Length, or None
-            chunks, size = [], 0
-            # read1: one socket read per call, so the deadline is checked however slowly bytes come.
+            # read1: one socket read per call, so that the loop sees the limit as soon as it passes.
             while chunk := response.read1(min(CHUNK, limit + 1 - size)):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > limit:
                     raise _MirrorFailed(f"answer larger than {limit:,} bytes")
-                if time.monotonic() > deadline:
-                    raise _MirrorFailed(f"too slow: {size:,} bytes in {DEADLINE_FACTOR * timeout:g} s")
+            if deadline.expired:
+                raise _MirrorFailed(f"too slow: {size:,} bytes in {seconds:g} s")
             if declared is not None and size < declared:
                 raise _MirrorFailed(f"connection closed after {size:,} of {declared:,} bytes")
     except urllib.error.HTTPError as err:
         err.close()
         raise _MirrorFailed(f"HTTP {err.code}") from None
-    except urllib.error.URLError as err:
-        raise _MirrorFailed(_short(err.reason)) from None
-    except http.client.HTTPException as err:  # the server does not speak HTTP
-        raise _MirrorFailed(f"invalid HTTP answer ({type(err).__name__})") from None
-    except OSError as err:  # timeouts and resets while reading the body
-        raise _MirrorFailed(_short(err)) from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
+        if deadline.expired:
+            raise _MirrorFailed(f"too slow: {size:,} bytes in {seconds:g} s") from None
+        if isinstance(err, urllib.error.URLError):
+            raise _MirrorFailed(_short(err.reason)) from None
+        if isinstance(err, http.client.HTTPException):  # the server does not speak HTTP
+            raise _MirrorFailed(f"invalid HTTP answer ({type(err).__name__})") from None
+        raise _MirrorFailed(_short(err)) from None  # timeouts and resets while reading the body
+    finally:
+        deadline.timer.cancel()
     return b"".join(chunks)
 
 

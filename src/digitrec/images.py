@@ -2,9 +2,12 @@
 
 numpy and Pillow only. Pillow may open only an allowlist of raster formats whose decoders are
 Pillow's own or its bundled libraries: never EPS, PostScript or PDF, which Pillow hands to an
-external Ghostscript process. Only regular files are read, at most MAX_BYTES of them, and images
-declaring more than MAX_PIXELS are refused from their header, before any pixel is decoded. Every way
-an input can be unreadable becomes a one-line `DigitrecError` naming the input.
+external Ghostscript process. Only regular files are read, at most MAX_BYTES of them. Before any
+pixel is decoded, the header alone must show that the image has at most MAX_PIXELS and that decoding
+it allocates at most MAX_DECODE_BYTES, counting the encoded bytes, the decoded image at Pillow's
+storage size and the decoder's own buffers (`open_image`); the codecs Pillow runs in Python take at
+most SLOW_DECODE_BYTES. Every way an input can be unreadable becomes a one-line `DigitrecError`
+naming the input.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .errors import DigitrecError
 from .fileio import read_bounded
@@ -26,6 +29,11 @@ from .fileio import read_bounded
 # A 48-megapixel phone photo is 8064x6048 = 48.8 M pixels; 50 M pixels decoded as RGBA is 200 MB.
 MAX_PIXELS = 50_000_000
 MAX_BYTES = 100 * 2**20  # no legitimate digit image comes close
+# What decoding one input may allocate: a 50-megapixel RGB(A) PNG (200 MB at 4 bytes a pixel) just
+# fits. Measured peak of the whole recognition of such an input: this much plus about 15 MB.
+MAX_DECODE_BYTES = 200 * 2**20
+# Pillow decodes RLE BMPs and plain (ASCII) or odd-maxval PNM files in Python, at 1-4 us a byte.
+SLOW_DECODE_BYTES = 256 * 2**10
 # JPEGs decode at a reduced scale (1/2, 1/4 or 1/8, almost free) down to this longest side.
 DRAFT_SIDE = 1024
 # Raster formats decoded in-process by Pillow's own code and its bundled libjpeg, libpng, libtiff and
@@ -34,6 +42,16 @@ DRAFT_SIDE = 1024
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "DIB", "WEBP", "TIFF", "PPM")
 FORMAT_HINT = "pass a PNG, JPEG, BMP, GIF, WebP or TIFF file"
 _POSTSCRIPT_MAGIC = (b"%!", b"\xc5\xd0\xd3\xc6", b"%PDF")  # PostScript/EPS, DOS EPS binary, PDF
+ORIENTATION = 0x0112  # the EXIF tag
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Bytes per pixel Pillow stores a PNG in, by (colour type, bit depth): 1, L, I;16, RGB, P, LA, RGBA.
+_PNG_STORAGE = {(0, 1): 1, (0, 2): 1, (0, 4): 1, (0, 8): 1, (0, 16): 2, (2, 8): 4, (2, 16): 4,
+                (3, 1): 1, (3, 2): 1, (3, 4): 1, (3, 8): 1, (4, 8): 4, (4, 16): 4, (6, 8): 4, (6, 16): 4}
+
+# Pillow decompresses a PNG's text chunks when it opens the file, up to 64 MB of them by default: an
+# 85 KB PNG of 80 zTXt chunks cost 66 MB and 1 s before it was refused. A digit needs no text.
+# (This lowers Pillow's limit for the whole process: no real PNG carries 4 MB of text.)
+PngImagePlugin.MAX_TEXT_MEMORY = min(PngImagePlugin.MAX_TEXT_MEMORY, 4 * 2**20)
 
 ImageSource = str | Path | bytes | bytearray | memoryview | Image.Image | np.ndarray
 
@@ -88,9 +106,17 @@ def _check_size(image: Image.Image, max_pixels: int, name: str) -> None:
 
 
 def _decode(data: bytes, max_pixels: int, name: str) -> Image.Image:
+    image, cost = open_image(data, max_pixels, name)
+    return _finish(image, name, in_place=True, cost=cost)
+
+
+def open_image(data: bytes, max_pixels: int = MAX_PIXELS, name: str = "<bytes>") -> tuple[Image.Image, int]:
+    """(`data` opened: header read, no pixel decoded, a big JPEG set to decode at a reduced scale;
+    the bytes decoding it will allocate). Refuses, in one line, anything not an allowed image
+    format, over MAX_PIXELS, over MAX_DECODE_BYTES, or slow to decode and over SLOW_DECODE_BYTES."""
     if not data:
         raise _error(name, "empty file (0 bytes)", "pass a real image file")
-    if data.lstrip()[:4].startswith(_POSTSCRIPT_MAGIC):
+    if data[:64].lstrip()[:4].startswith(_POSTSCRIPT_MAGIC):  # a slice: lstrip would copy it all
         raise _error(name, "is PostScript, EPS or PDF, which digitrec does not open (decoding it would run "
                      "Ghostscript)", f"export it as PNG first; {FORMAT_HINT}", "unsupported")
     try:
@@ -99,6 +125,12 @@ def _decode(data: bytes, max_pixels: int, name: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+        _check_size(image, max_pixels, name)
+        declared = f"{image.format} {image.mode} {image.width}x{image.height}"
+        buffers = _decoder_bytes(image)  # at the full size, which is what those buffers hold
+        if image.format in ("JPEG", "MPO") and max(image.size) > 2 * DRAFT_SIDE:
+            scale = max(image.size) / DRAFT_SIDE
+            image.draft(image.mode, (math.ceil(image.width / scale), math.ceil(image.height / scale)))
     except UnidentifiedImageError:
         raise _error(name, "not an image format digitrec reads", FORMAT_HINT) from None
     except Image.DecompressionBombError:
@@ -106,16 +138,78 @@ def _decode(data: bytes, max_pixels: int, name: str) -> Image.Image:
                      "bomb?)", "downscale the image first", "too-large") from None
     except _DECODE_ERRORS as err:
         raise _error(name, f"unreadable image header ({_first_line(err)})", "re-save the image as PNG") from None
-    _check_size(image, max_pixels, name)
-    if image.format in ("JPEG", "MPO") and max(image.size) > 2 * DRAFT_SIDE:
-        scale = max(image.size) / DRAFT_SIDE
-        image.draft(image.mode, (math.ceil(image.width / scale), math.ceil(image.height / scale)))
-    return _finish(image, name, in_place=True)
+    cost = len(data) + image.width * image.height * pixel_bytes(image.mode) + buffers
+    if cost > MAX_DECODE_BYTES:
+        raise _too_costly(name, declared, cost)
+    if len(data) > SLOW_DECODE_BYTES and any(tile.codec_name in Image.DECODERS for tile in image.tile):
+        raise _error(name, f"is a {image.format} variant that Pillow decodes slowly, in Python (RLE-compressed "
+                     f"BMP, or ASCII or odd-depth PNM), and larger than {SLOW_DECODE_BYTES // 1024} KB",
+                     "re-save it as PNG", "too-large")
+    return image, cost
 
 
-def _finish(image: Image.Image, name: str, in_place: bool) -> Image.Image:
+def decode_cost(data: bytes, name: str = "<bytes>") -> int:
+    """What `open_image` says decoding `data` costs, or its error; for a PNG, read straight from its
+    IHDR chunk (2 us, where opening it in Pillow took 150 us: 4% of a small request)."""
+    if data[:8] == _PNG_SIGNATURE and data[12:16] == b"IHDR" and len(data) >= 33:
+        width, height, depth, color = struct.unpack(">IIBB", data[16:26])
+        storage = _PNG_STORAGE.get((color, depth))
+        if storage and 0 < width * height <= MAX_PIXELS:
+            cost = len(data) + width * height * storage
+            if cost <= MAX_DECODE_BYTES:
+                return cost
+    return open_image(data, name=name)[1]  # anything else, and every error, as decoding would see it
+
+
+def _too_costly(name: str, declared: str, cost: int) -> DigitrecError:
+    return _error(name, f"would take {cost / 2**20:.0f} MB to decode ({declared}), more than the limit of "
+                  f"{MAX_DECODE_BYTES / 2**20:.0f} MB", "downscale the image first", "too-large")
+
+
+def pixel_bytes(mode: str) -> int:
+    """Bytes per pixel of Pillow's storage of `mode`: every multi-band mode (RGB included) takes 4."""
+    return 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
+
+
+def _decoder_bytes(image: Image.Image) -> int:
+    """Bytes the decoder of an opened image allocates beside the image itself, measured per format."""
+    pixels = image.width * image.height
+    if image.format == "WEBP":
+        return 12 * pixels  # libwebp's RGBA canvas, its previous frame's, and Pillow's bytes copy of it
+    if image.format in ("JPEG", "MPO") and image.info.get("progressive"):
+        # A progressive JPEG keeps every DCT coefficient (2 bytes) of every component at full size,
+        # whatever scale it is decoded at; subsampled chroma components hold fewer.
+        layers = [(max(1, h), max(1, v)) for _, h, v, _ in getattr(image, "layer", [])] or [(1, 1)]
+        h_max, v_max = max(h for h, _ in layers), max(v for _, v in layers)
+        return int(2 * pixels * sum(h * v for h, v in layers) / (h_max * v_max))
+    if image.format == "TIFF" and any(tile.codec_name == "libtiff" for tile in image.tile):
+        return _tiff_buffer_bytes(image)
+    return 0
+
+
+def _tiff_buffer_bytes(image: Image.Image) -> int:
+    """libtiff reads one strip or tile at a time into a buffer (as RGBA for some encodings): one
+    strip can be the whole image."""
+    tags = getattr(image, "tag_v2", {})
+
+    def tag(key: int, default: int) -> int:
+        value = tags.get(key, default)
+        value = value[0] if isinstance(value, tuple) and value else value
+        return max(1, int(value)) if isinstance(value, (int, float)) and math.isfinite(value) else default
+
+    bits = tags.get(258, 8)
+    pixel_bits = sum(bits) if isinstance(bits, tuple) else tag(258, 8) * tag(277, 1)
+    if 322 in tags:  # TileWidth, TileLength
+        width, rows = tag(322, image.width), tag(323, image.height)
+    else:
+        width, rows = image.width, min(tag(278, image.height), image.height)  # RowsPerStrip
+    return width * rows * max(4, math.ceil(pixel_bits / 8))
+
+
+def _finish(image: Image.Image, name: str, in_place: bool, cost: int = 0) -> Image.Image:
     """Decode the pixels (first frame only) and apply the EXIF orientation; `in_place` for an image
-    decoded here, which saves copying every upright image (0.3 ms on a 1-megapixel photo)."""
+    decoded here, which saves copying every upright image (0.3 ms on a 1-megapixel photo). `cost`:
+    the bytes decoding took; turning the image takes a second copy of it, within the same limit."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -123,6 +217,11 @@ def _finish(image: Image.Image, name: str, in_place: bool) -> Image.Image:
     except _DECODE_ERRORS as err:
         raise _error(name, f"damaged or truncated image data ({_first_line(err)})", "re-save the image") from None
     try:
+        if cost and image.getexif().get(ORIENTATION, 1) != 1:
+            cost += image.width * image.height * pixel_bytes(image.mode)
+            if cost > MAX_DECODE_BYTES:
+                raise _too_costly(name, f"{image.format} {image.mode} {image.width}x{image.height}, turned by "
+                                  "its EXIF orientation", cost)
         if not in_place:
             return ImageOps.exif_transpose(image)
         ImageOps.exif_transpose(image, in_place=True)

@@ -5,8 +5,9 @@ digit, `segment` into the digits of a number. It composites transparency, decide
 the image itself, flattens uneven lighting and paper texture, and measures the ink against the
 paper's own noise, so a blank page is reported as blank. numpy and Pillow only.
 
-Big images are reduced to WORK_SIDE in horizontal strips, converting each strip on its own, so the
-working copies of a 50-megapixel image stay a few megabytes beside the decoded image itself.
+Big images are reduced to WORK_SIDE in tiles of about a megapixel, converting each tile on its own,
+so the working copies of a 50-megapixel image stay a few megabytes beside the decoded image itself
+(tiles, not strips: a strip of a 50,000,000 x 1 image is the whole image).
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from .images import check_finite
 from .paper import outside_paper, remove_lines, soft_regions
 
 WORK_SIDE = 512  # px: larger images are box-averaged down to this longest side before analysis
-STRIP_ROWS = 256  # output rows reduced at a time
+TILE_SIDE = 1024  # px: big images are converted and reduced in tiles of about this side (1 M pixels)
 BLOCKS = 8  # the lighting estimate is a BLOCKS x BLOCKS grid of local paper levels
 MIN_CONTRAST = 0.1  # ink must differ from the paper by at least 10% of full scale...
 NOISE_FACTOR = 8.0  # ...and by this many standard deviations of the paper's (3x3-averaged) noise
 LOW, HIGH = 0.25, 0.6  # fractions of the ink contrast mapped to 0 and to full ink
+KEYED_PAPER = 0.25  # a transparent pixel's hidden tone this far from the strokes' is the paper's
 
 
 @dataclass(frozen=True)
@@ -56,29 +58,32 @@ def wide_scale(image: Image.Image) -> float:
     return next(s for s in (1.0, 255.0, 65535.0, top) if top <= s)
 
 
-def _strip_planes(strip: Image.Image, plane: str, alpha: bool, factor: int, scale: float,
-                  name: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """(gray premultiplied by alpha, alpha), each float32 in 0..1, of one strip reduced by `factor`."""
-    if strip.mode in ("YCbCr", "LAB", "HSV"):
-        strip = strip.convert("RGB")
+def _tile_planes(tile: Image.Image, plane: str, alpha: bool, factor: int, scale: float,
+                 name: str) -> tuple[np.ndarray, ...]:
+    """The planes of one tile reduced by `factor`, each float32 in 0..1: (gray,) for an opaque image;
+    (gray premultiplied by alpha, alpha, gray premultiplied by transparency) for one with alpha."""
+    if tile.mode in ("YCbCr", "LAB", "HSV"):
+        tile = tile.convert("RGB")
+    if tile.mode == "La":  # premultiplied: Pillow converts it to nothing else
+        tile = tile.convert("LA")
     if plane == "F":
-        x = np.asarray(strip.convert("F") if strip.mode != "F" else strip, dtype=np.float32)
+        x = np.asarray(tile.convert("F") if tile.mode != "F" else tile, dtype=np.float32)
         check_finite(x, name)
         x = x / max(scale, 1e-6)
         small = Image.fromarray(np.clip(x, 0, 1).astype(np.float32))
         small = small.reduce(factor) if factor > 1 else small
-        return np.asarray(small, dtype=np.float32), None
+        return (np.asarray(small, dtype=np.float32),)
     if not alpha:
-        gray = strip.convert("L")
+        gray = tile.convert("L")
         gray = gray.reduce(factor) if factor > 1 else gray
-        return np.asarray(gray, dtype=np.float32) / 255.0, None
-    rgba = strip.convert("RGBA")
+        return (np.asarray(gray, dtype=np.float32) / 255.0,)
+    rgba = tile.convert("RGBA")
     a = rgba.getchannel("A")
-    # Average premultiplied values, so transparent pixels' hidden colour does not leak into edges.
-    premultiplied = ImageChops.multiply(rgba.convert("L"), a)
-    if factor > 1:
-        premultiplied, a = premultiplied.reduce(factor), a.reduce(factor)
-    return np.asarray(premultiplied, dtype=np.float32) / 255.0, np.asarray(a, dtype=np.float32) / 255.0
+    gray = rgba.convert("L")
+    # Average premultiplied values, so transparent pixels' hidden colour does not leak into edges;
+    # that hidden colour is kept apart (weighted by transparency), as a clue to the paper's tone.
+    planes = [ImageChops.multiply(gray, a), a, ImageChops.multiply(gray, ImageChops.invert(a))]
+    return tuple(np.asarray(p.reduce(factor) if factor > 1 else p, dtype=np.float32) / 255.0 for p in planes)
 
 
 def gray_of(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> tuple[np.ndarray, int]:
@@ -87,32 +92,41 @@ def gray_of(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> tuple[
     plane, alpha = _plane_mode(image)
     scale = wide_scale(image) if plane == "F" else 255.0
     factor = math.ceil(max(image.size) / work_side)
-    step = STRIP_ROWS * factor  # input rows per strip: a multiple of factor, so blocks align
-    grays, alphas = [], []
-    for top in range(0, image.height, step):
-        strip = image.crop((0, top, image.width, min(image.height, top + step)))
-        g, a = _strip_planes(strip, plane, alpha, factor, scale, name)
-        grays.append(g)
-        alphas.append(a)
-    g = np.concatenate(grays)
-    if not alpha or alphas[0] is None:
-        return g, factor
-    a = np.concatenate(alphas)
+    if image.mode == "L" and not alpha:  # nothing to convert: reducing allocates only the small result
+        return np.asarray(image.reduce(factor) if factor > 1 else image, dtype=np.float32) / 255.0, factor
+    side = factor * max(1, TILE_SIDE // factor)  # input px per tile side: a multiple of factor, so blocks align
+    rows = []
+    for top in range(0, image.height, side):
+        tiles = [_tile_planes(image.crop((left, top, min(image.width, left + side), min(image.height, top + side))),
+                              plane, alpha, factor, scale, name) for left in range(0, image.width, side)]
+        rows.append([np.concatenate(parts, axis=1) for parts in zip(*tiles, strict=True)])
+    planes = [np.concatenate(parts) for parts in zip(*rows, strict=True)]
+    if len(planes) == 1:
+        return planes[0], factor
+    premultiplied, a, hidden = planes
     if a.min() == 1.0:
-        return g, factor  # declared transparency, but every pixel is opaque
-    return _composite(np.clip(g / np.maximum(a, 1e-6), 0, 1), a), factor
+        return premultiplied, factor  # declared transparency, but every pixel is opaque
+    return _composite(np.clip(premultiplied / np.maximum(a, 1e-6), 0, 1), a, hidden), factor
 
 
-def _composite(g: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Flatten gray `g` with alpha `a` onto a backdrop chosen so that the digit stays visible."""
+def _composite(g: np.ndarray, a: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """Flatten gray `g` with alpha `a` onto a backdrop chosen so that the digit stays visible.
+    `hidden`: the tone the transparent pixels hold, premultiplied by their transparency (1 - a)."""
     visible = a > 0.5
     if not visible.any():
         return np.zeros_like(g)  # fully transparent: nothing to see
     if visible.mean() < 0.5:
         # Mostly transparent: the opaque pixels are the strokes (a drawing on a transparent canvas).
-        # Put them on the opposite tone, whatever colour the transparent pixels secretly hold.
+        # Put them on the opposite tone, whatever colour the transparent pixels secretly hold...
         stroke = float((a * g).sum() / a.sum())
         backdrop = 1.0 if stroke < 0.5 else 0.0
+        # ...unless that colour clearly differs from the strokes: then it is the paper the image was
+        # flattened on before its paper was keyed out (a palette PNG whose paper index is transparent
+        # through tRNS), and the opaque pixels include the strokes' anti-aliasing toward it.
+        clear = float((1 - a).sum())
+        under = float(hidden.sum()) / clear
+        if abs(under - stroke) >= KEYED_PAPER:
+            backdrop = under
     else:
         # Mostly opaque: the opaque pixels are the paper; fill the holes with the paper's tone.
         backdrop = median(sample(g)[sample(visible)])

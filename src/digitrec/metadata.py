@@ -21,6 +21,7 @@ from .errors import DigitrecError
 FORMAT = "digitrec-checkpoint/1"
 METADATA_KEY = "digitrec"  # safetensors __metadata__ key and ONNX metadata_props key of the JSON
 TEMPERATURE_RANGE = (0.05, 20.0)
+MAX_DEPTH = 16  # ours nest 4 levels
 
 
 def build_metadata(model_name: str, model_kwargs: dict[str, Any], normalization: Normalization,
@@ -61,12 +62,18 @@ def validate(metadata: Any, source: str) -> dict[str, Any]:
 
     if not isinstance(metadata, dict):
         raise _fail(source, "not a JSON object")
+    problem = _not_plain(metadata, MAX_DEPTH)
+    if problem:
+        raise _fail(source, problem)
     if metadata.get("format") != FORMAT:
         raise _fail(source, f"format {metadata.get('format')!r}, expected {FORMAT!r}")
     model = metadata.get("model")
     if not isinstance(model, dict) or not isinstance(model.get("name"), str) or "kwargs" not in model:
         raise _fail(source, "no model name and arguments")
-    check_kwargs(model["name"], model["kwargs"])  # names the problem itself
+    try:
+        check_kwargs(model["name"], model["kwargs"])
+    except DigitrecError as err:
+        raise _fail(source, str(err)) from None
     normalization = (metadata.get("input") or {}).get("normalization") if isinstance(metadata.get("input"),
                                                                                      dict) else None
     if not (isinstance(normalization, dict) and _number(normalization.get("mean"))
@@ -86,9 +93,26 @@ def validate(metadata: Any, source: str) -> dict[str, Any]:
     for key in ("config", "metrics"):
         if not isinstance(metadata.get(key, {}), dict):
             raise _fail(source, f"{key!r} is not a JSON object")
-    if not isinstance(metadata.get("epoch", 0), int) or metadata.get("epoch", 0) < 0:
+    epoch = metadata.get("epoch", 0)
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
         raise _fail(source, "'epoch' is not a whole number")
     return metadata
+
+
+def _not_plain(value: Any, depth: int) -> str:
+    """What makes `value` more than plain JSON data we can show and send back ("" when nothing):
+    NaN or infinity (Python's json reads them, and no JSON answer may hold them), nesting deeper
+    than MAX_DEPTH."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"holds the number {value}"
+    if isinstance(value, (dict, list)):
+        if depth == 0:
+            return f"nested more than {MAX_DEPTH} levels deep"
+        for item in value.values() if isinstance(value, dict) else value:
+            problem = _not_plain(item, depth - 1)
+            if problem:
+                return problem
+    return ""
 
 
 def normalization_of(metadata: dict[str, Any]) -> Normalization:

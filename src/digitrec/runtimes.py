@@ -3,11 +3,12 @@
 input -> float32 (N, classes) logits, plus the model's validated metadata, plus a Probe that also
 returns the activations of the layers the insight views show (`probes.py` chooses them).
 
-Model files may come from anywhere: an ONNX model must take (batch, 1, 28, 28) float32 and give
-(batch, 10 or 11) float32 as its first output, checked when it loads, so a bad file fails at start,
-not on a request. Further outputs are layer activations, (batch, channels, height, width) or
-(batch, units) float32, written by `digitrec export`; predictions ask onnxruntime for the logits
-alone, so they cost nothing there.
+Model files may come from anywhere: an ONNX model must be a regular file of at most MAX_MODEL_BYTES,
+carry valid digitrec metadata, declare that it takes (batch, 1, 28, 28) float32 and gives (batch, 10
+or 11) float32 as its first output, and do so, with finite outputs, on a test batch when it loads: a
+bad file fails at start, in one line, not on every request. Further outputs are layer activations,
+(batch, channels, height, width) or (batch, units) float32, written by `digitrec export`;
+predictions ask onnxruntime for the logits alone, so they cost nothing there.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import numpy as np
 
 from .devices import available_cpus
 from .errors import DigitrecError
-from .fileio import check_regular_file
-from .metadata import METADATA_KEY, validate
+from .fileio import read_bounded
+from .metadata import METADATA_KEY, classes_of, normalization_of, validate
+
+MAX_METADATA_BYTES = 1 * 2**20  # the JSON of ours is a few KB
 
 Runner = Callable[[np.ndarray], np.ndarray]
 # Normalised input (N, 1, 28, 28) -> (logits (N, classes), one activation array (N, ...) per shown layer)
@@ -89,11 +92,16 @@ def _activation_outputs(session: Any, path: str, described: Any) -> tuple[LayerI
 def _load_session(path: str) -> Any:
     import onnxruntime as ort
 
-    check_regular_file(Path(path), "model file")
+    from .checkpoints import MAX_MODEL_BYTES, check_model_file
+
+    check_model_file(Path(path))
+    # From bytes, not the path: onnxruntime would follow a model's references to "external data"
+    # files anywhere (/dev/zero, a FIFO); ours hold everything in the one file.
+    blob = read_bounded(Path(path), MAX_MODEL_BYTES, "model file")
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     try:
-        return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(blob, options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own unexported exception types
         first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
         raise _onnx_error(path, f"not a loadable ONNX model ({first})") from None
@@ -103,9 +111,11 @@ def _json_prop(session: Any, key: str, path: str) -> Any:
     raw = session.get_modelmeta().custom_metadata_map.get(key)
     if raw is None:
         return None
+    if len(raw) > MAX_METADATA_BYTES:
+        raise _onnx_error(path, f"its {key} metadata is over {MAX_METADATA_BYTES // 2**20} MB")
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: not JSON, or an integer of over 4300 digits
         raise _onnx_error(path, f"its {key} metadata is not valid JSON") from None
 
 
@@ -119,7 +129,7 @@ def onnx_runner(path: str, threads: int) -> Loaded:
     if raw is None:
         raise _onnx_error(path, "an ONNX model without digitrec metadata")
     metadata = validate(raw, path)
-    if metadata["model"]["kwargs"].get("classes", 10) != classes:
+    if classes_of(metadata) != classes:
         raise _onnx_error(path, f"gives {classes} outputs, but its metadata describes another model")
     layers = _activation_outputs(session, path, _json_prop(session, LAYERS_KEY, path))
     logits_only = [session.get_outputs()[0].name]
@@ -131,7 +141,25 @@ def onnx_runner(path: str, threads: int) -> Loaded:
         logits, *activations = session.run(None, {input_name: batch})
         return logits, activations
 
+    _probe(run, metadata, path)
     return Loaded(run, metadata, threads or available_cpus(), probe if layers else None, layers)
+
+
+def _probe(run: Runner, metadata: dict[str, Any], path: str) -> None:
+    """Run the model on a batch of three blank images: its graph must give (3, classes) finite float32
+    logits, whatever its declared shapes say (a fixed batch of 1, a NaN weight)."""
+    classes = classes_of(metadata)
+    try:
+        out = run(normalization_of(metadata).from_uint8(np.zeros((3, 28, 28), np.uint8)))
+    except Exception as err:  # onnxruntime raises its own unexported exception types
+        first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise _onnx_error(path, f"fails on a test batch ({first})") from None
+    if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != (3, classes):
+        shape = getattr(out, "shape", None)
+        raise _onnx_error(path, f"gives {getattr(out, 'dtype', type(out).__name__)} {shape} for a batch of 3, "
+                          f"expected float32 (3, {classes})")
+    if not np.isfinite(out).all():
+        raise _onnx_error(path, "gives NaN or infinite outputs on a blank image")
 
 
 def torch_runner(path: str, threads: int) -> Loaded:

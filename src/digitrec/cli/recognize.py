@@ -21,6 +21,7 @@ from ..inputs import chunks
 from ..recognizer import Prediction, Recognizer
 
 SHOW_MAX = 60  # inputs drawn by --show; a figure with more is unreadable
+THUMBNAIL = 256  # px: the longest side of an input drawn by --show (plots.thumbnail's size)
 
 
 def format_line(path: str, prediction: Prediction) -> str:
@@ -57,6 +58,9 @@ def start(show: str | None, preview: str | None, model: str | None) -> tuple[Pre
     """The outputs checked (a one-line error now, rather than after recognising every input, if
     --show or --preview cannot be written) and the model loaded."""
     if show:
+        if Path(show).is_dir():
+            raise DigitrecError(f"--show {show}", "is a folder", "pass a file name, such as show.png",
+                                kind="unwritable")
         writable_dir(Path(show).resolve().parent, "--show")
     return Previews(preview), Recognizer.load(model)
 
@@ -99,12 +103,20 @@ def run_predict(patterns: list[str], model: str | None = None, as_json: bool = F
 
 
 def save_show_figure(shown: list[tuple[str, Prediction]], show: str, preprocess: bool) -> None:
-    from ..images import load_image
     from ..plots import save_inputs_figure
 
     panels: list[tuple[str, Any, np.ndarray, str, bool]] = [
-        (Path(path).name, load_image(path, name=path), p.preprocessed, p.summary(),
+        (Path(path).name, _small(path), p.preprocessed, p.summary(),
          p.is_digit and p.confidence >= 0.5)
         for path, p in shown]
     title = "input | what the model saw" + ("" if preprocess else " (no preprocessing)")
     save_inputs_figure(panels, show, title)
+
+
+def _small(path: str) -> Any:
+    """The input, shrunk at once to the figure's size: never more than one full-size input in memory."""
+    from ..images import load_image
+
+    image = load_image(path, name=path)
+    image.thumbnail((THUMBNAIL, THUMBNAIL))
+    return image

@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from .. import __version__
 from ..devices import available_cpus
 from ..errors import DigitrecError, option_error
-from . import insight
+from . import insight, limits
 from .routes import model_name, router
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -61,6 +61,7 @@ def create_app(recognizer: Any = None, model_path: str | Path | Sequence[str] | 
     if max_upload_bytes < 1 or max_batch < 1 or inference_threads < 0:
         raise DigitrecError(f"upload limit {max_upload_bytes}, batch limit {max_batch}, inference threads "
                             f"{inference_threads}", "the limits must be positive and the threads zero or more")
+    limits.tune_malloc()  # before the model and the first image are allocated
     served = _served(recognizer, model_path)
     app = FastAPI(title="digitrec", version=__version__, docs_url=None, redoc_url=None,
                   description="Handwritten-digit recognition. Draw at `/`, or POST images to `/api/predict`.")
@@ -69,7 +70,8 @@ def create_app(recognizer: Any = None, model_path: str | Path | Sequence[str] | 
     app.state.max_upload_bytes = max_upload_bytes
     app.state.max_batch = max_batch
     app.state.inference_threads = inference_threads or available_cpus()
-    app.state.limiter = None
+    app.state.lanes = None  # made on the first request, on the event loop that serves it
+    app.state.bodies = limits.BodyBudget()
     app.include_router(router)
     app.include_router(insight.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -120,7 +122,14 @@ def _run_worker(sock: socket.socket, settings: dict[str, Any], access_log: bool)
     import uvicorn
 
     app = create_app(**settings)
-    uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=access_log)).run(sockets=[sock])
+    uvicorn.Server(_uvicorn_config(app, access_log)).run(sockets=[sock])
+
+
+def _uvicorn_config(app: Any, access_log: bool, **options: Any) -> Any:
+    """uvicorn's settings, with the request head bounded (limits.py)."""
+    import uvicorn
+
+    return uvicorn.Config(app, log_level="info", access_log=access_log, **limits.uvicorn_settings(), **options)
 
 
 def _serve_reuse_port(first: socket.socket, host: str, workers: int, settings: dict[str, Any],
@@ -190,13 +199,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, model_path: str | Path | Se
           f"(API docs at /docs), {workers} process{'es' if workers > 1 else ''}; Ctrl+C stops",
           file=sys.stderr, flush=True)
     if workers == 1:
-        uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=access_log)).run(sockets=[sock])
+        uvicorn.Server(_uvicorn_config(app, access_log)).run(sockets=[sock])
         return
     del app  # each worker loads its own
     if reuse_port:
         _serve_reuse_port(sock, host, workers, settings, access_log)
         return
     os.environ[SETTINGS_ENV] = json.dumps(settings)  # inherited by the worker processes
-    config = uvicorn.Config(f"{__name__}:app_from_env", factory=True, workers=workers, log_level="info",
-                            access_log=access_log)
-    Multiprocess(config, sockets=[sock]).run()
+    Multiprocess(_uvicorn_config(f"{__name__}:app_from_env", access_log, factory=True, workers=workers),
+                 sockets=[sock]).run()

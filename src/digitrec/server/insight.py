@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ..errors import DigitrecError
-from .bodies import read_items
 from .encoding import prediction_json
-from .routes import MODEL_QUERY, _in_thread, error_status, model_name, recognizer_for
+from .routes import MODEL_QUERY, answer_one, model_name, recognizer_for
 from .schemas import MODEL_ERRORS, PredictionOut, request_body
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -81,6 +80,9 @@ def model_specs(specs: Sequence[str]) -> list[tuple[str, str | None]]:
             continue
         path = Path(path_text)
         if path.is_dir():
+            if not (path / RUN_CHECKPOINT).is_file():
+                raise DigitrecError(str(path), f"is a folder without {RUN_CHECKPOINT}",
+                                    "pass a model file, or the folder of a training run", kind="unreadable")
             path = path / RUN_CHECKPOINT
         default = path.parent.name if path.stem in GENERIC_STEMS and path.parent.name else path.stem
         chosen.append((name or default or str(path), str(path)))
@@ -136,13 +138,7 @@ async def explain(request: Request, model: str | None = MODEL_QUERY,
     """The same inputs as /api/predict. Answers like /api/predict plus the saliency of each pixel of
     the 28x28 (occlusion: how much covering it lowers the answer's log-odds) and each layer's
     activations as a PNG (a grid of feature maps per convolutional stage, a strip for a dense layer)."""
-    state = request.app.state
     recognizer = recognizer_for(request, model)
-    [(name, data)] = await read_items(request, state.max_upload_bytes, many=False, max_items=1)
-    assert isinstance(data, bytes)  # single-image bodies raise on errors instead of returning them
-    served = model or next(iter(state.recognizers))
-    try:
-        answer = await _in_thread(request, _explain_one, recognizer, name, data, served, tutorial_preprocessing)
-    except DigitrecError as err:
-        raise HTTPException(error_status(err), str(err)) from None
-    return JSONResponse(answer)
+    served = model or next(iter(request.app.state.recognizers))
+    return await answer_one(request, lambda name, data: _explain_one(recognizer, name, data, served,
+                                                                     tutorial_preprocessing))

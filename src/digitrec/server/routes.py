@@ -3,28 +3,32 @@ picks one of the served models (server/insight.py); without it, the first.
 
 Handlers read the raw request (bodies.py) so that one endpoint takes every input form and the upload
 limit holds while streaming. Decoding, preprocessing, inference and PNG encoding run in worker threads,
-off the event loop, at most `inference_threads` at a time: more threads than cores only fight over the
-GIL. The recogniser is thread-safe, so concurrent requests cannot mix their answers.
+off the event loop, in the light or the heavy lane by what the images cost to decode (limits.py): more
+threads than cores only fight over the GIL, and a full lane answers 503 rather than growing. The
+recogniser is thread-safe, so concurrent requests cannot mix their answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..errors import DigitrecError
-from .bodies import read_items
+from .bodies import Item, read_items
 from .encoding import prediction_json, reading_json
+from .limits import HEAVY_BYTES, Lanes, price
 from .schemas import MODEL_ERRORS, BatchOut, HealthOut, ModelOut, PredictionOut, ReadingOut, request_body
 
 router = APIRouter(prefix="/api", tags=["api"])
 
-# The HTTP status of each kind of user error; any other kind is a 400.
-STATUS = {"no-digit": 422, "too-large": 413, "unsupported": 415, "busy": 503}
+# The HTTP status of each kind of user error; any other kind is a 400. A model that gives NaN for an
+# image ("bad-model") cannot process it: 422, like an image with no digit.
+STATUS = {"no-digit": 422, "too-large": 413, "unsupported": 415, "busy": 503, "bad-model": 422}
 
 
 def error_status(err: DigitrecError) -> int:
@@ -50,18 +54,53 @@ def model_name(recognizer: Any) -> str:
     return (recognizer.metadata.get("model") or {}).get("name") or recognizer.name
 
 
-async def _in_thread(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+@contextlib.contextmanager
+def _body_budget(request: Request) -> Iterator[Callable[[int], None]]:
+    """`hold(n)` for this request's body bytes, all given back when the request is done."""
+    budget, ticket = request.app.state.bodies, []
+    try:
+        yield functools.partial(budget.hold, ticket)
+    finally:
+        budget.release(ticket)
+
+
+_HEAVY = object()  # the light lane's answer for items too costly for it
+
+
+async def recognise(request: Request, fn: Callable[[list[Item]], Any], items: list[Item]) -> Any:
+    """fn(items) in a worker thread: the items are priced in the light lane, and run there, or in the
+    heavy lane if decoding them costs more than HEAVY_BYTES. A user error becomes its HTTP status."""
     state = request.app.state
-    if state.limiter is None:  # made on first use: it belongs to the running event loop
-        state.limiter = anyio.CapacityLimiter(state.inference_threads)
-    return await anyio.to_thread.run_sync(fn, *args, limiter=state.limiter)
+    if state.lanes is None:  # made on first use: its limiters belong to the running event loop
+        state.lanes = Lanes(state.inference_threads)
+
+    def light(items: list[Item]) -> Any:
+        priced, cost = price(items)
+        return (_HEAVY, priced) if cost > HEAVY_BYTES else fn(priced)
+
+    try:
+        answer = await state.lanes.run(False, light, items)
+        if isinstance(answer, tuple) and answer[0] is _HEAVY:
+            answer = await state.lanes.run(True, fn, answer[1])
+    except DigitrecError as err:
+        raise HTTPException(error_status(err), str(err)) from None
+    return answer
 
 
-def _predict_one(recognizer: Any, name: str, data: bytes) -> dict[str, Any]:
-    return prediction_json(recognizer.predict(data, name=name))
+async def answer_one(request: Request, fn: Callable[[str, bytes], dict[str, Any]]) -> JSONResponse:
+    """The single-image endpoints: read one image from the body and answer fn(name, data)."""
+    def one(items: list[Item]) -> dict[str, Any]:
+        [(name, data)] = items
+        if isinstance(data, DigitrecError):
+            raise data
+        return fn(name, data)
+
+    with _body_budget(request) as hold:
+        items = await read_items(request, request.app.state.max_upload_bytes, many=False, max_items=1, hold=hold)
+        return JSONResponse(await recognise(request, one, items))
 
 
-def _predict_batch(recognizer: Any, items: list[tuple[str, bytes | DigitrecError]]) -> list[dict[str, Any]]:
+def _predict_batch(recognizer: Any, items: list[Item]) -> list[dict[str, Any]]:
     names = [name for name, _ in items]
     outcomes = recognizer.predict_many([data for _, data in items], names=names)
     return [{"name": name, "error": str(outcome), "status": error_status(outcome)}
@@ -74,19 +113,8 @@ def _predict_batch(recognizer: Any, items: list[tuple[str, bytes | DigitrecError
 async def predict(request: Request, model: str | None = MODEL_QUERY) -> JSONResponse:
     """Send a multipart file, JSON `{"image": "data:image/png;base64,..."}` as a canvas exports it, or
     the image's raw bytes under any other Content-Type. Any polarity, size and position."""
-    state = request.app.state
     recognizer = recognizer_for(request, model)
-    [(name, data)] = await read_items(request, state.max_upload_bytes, many=False, max_items=1)
-    assert isinstance(data, bytes)  # single-image bodies raise on errors instead of returning them
-    try:
-        answer = await _in_thread(request, _predict_one, recognizer, name, data)
-    except DigitrecError as err:
-        raise HTTPException(error_status(err), str(err)) from None
-    return JSONResponse(answer)
-
-
-def _read_one(recognizer: Any, name: str, data: bytes) -> dict[str, Any]:
-    return reading_json(recognizer.read(data, name=name))
+    return await answer_one(request, lambda name, data: prediction_json(recognizer.predict(data, name=name)))
 
 
 @router.post("/read", response_model=ReadingOut, responses=MODEL_ERRORS, openapi_extra=request_body(False),
@@ -95,15 +123,8 @@ async def read(request: Request, model: str | None = MODEL_QUERY) -> JSONRespons
     """The same input forms and limits as /api/predict. The answer holds the number (digits left to
     right, leading zeros kept; null when part of the ink is not a digit, with a `reason`), its
     confidence, and per digit its answer, confidence, box in input pixels and 28x28."""
-    state = request.app.state
     recognizer = recognizer_for(request, model)
-    [(name, data)] = await read_items(request, state.max_upload_bytes, many=False, max_items=1)
-    assert isinstance(data, bytes)  # single-image bodies raise on errors instead of returning them
-    try:
-        answer = await _in_thread(request, _read_one, recognizer, name, data)
-    except DigitrecError as err:
-        raise HTTPException(error_status(err), str(err)) from None
-    return JSONResponse(answer)
+    return await answer_one(request, lambda name, data: reading_json(recognizer.read(data, name=name)))
 
 
 @router.post("/predict/batch", response_model=BatchOut, responses=MODEL_ERRORS, openapi_extra=request_body(True),
@@ -111,10 +132,11 @@ async def read(request: Request, model: str | None = MODEL_QUERY) -> JSONRespons
 async def predict_batch(request: Request, model: str | None = MODEL_QUERY) -> JSONResponse:
     """Send several multipart files, or JSON `{"images": [data URL, ...]}`. Each image gets its own
     result or its own error; one bad image never fails the others."""
-    state = request.app.state
     recognizer = recognizer_for(request, model)
-    items = await read_items(request, state.max_upload_bytes, many=True, max_items=state.max_batch)
-    return JSONResponse({"results": await _in_thread(request, _predict_batch, recognizer, items)})
+    with _body_budget(request) as hold:
+        items = await read_items(request, request.app.state.max_upload_bytes, many=True,
+                                 max_items=request.app.state.max_batch, hold=hold)
+        return JSONResponse({"results": await recognise(request, lambda xs: _predict_batch(recognizer, xs), items)})
 
 
 @router.get("/health", response_model=HealthOut, summary="Liveness check")
