@@ -33,7 +33,10 @@ HERE = Path(__file__).parent
 # that every job below computes the same numbers whatever its layout.
 QUICK = ["--model", "digitnet-s", "--train-limit", "2000", "--batch-size", "64", "--epochs", "2", "--precision",
          "fp32", "--threads", "1", "--quiet"]
-JOB_TIMEOUT = 240  # seconds; a job on a busy 2-core machine takes under a minute
+JOB_TIMEOUT = 300  # seconds; a job takes under a minute, even on a busy 2-core machine
+# Seconds a failing job may take to end: less than the process group's timeout, so a job that ends
+# only because a rank waited a collective out fails the test.
+PROMPT = distributed.TIMEOUT.total_seconds() * 0.75
 
 
 def free_port() -> int:
@@ -190,9 +193,7 @@ def test_a_killed_rank_ends_the_job_in_seconds_and_the_run_resumes_at_any_world_
     process, job = jobs.torchrun("--standalone", "--nproc-per-node", "2", "-m", "digitrec", "train", *QUICK,
                                  "--out", str(run))
     kill_rank_mid_epoch(job, run)
-    killed_at = time.monotonic()
-    code, _, stderr = finish(process, timeout=60)  # no rank may hang in a collective
-    assert time.monotonic() - killed_at < 30
+    code, _, stderr = finish(process, timeout=PROMPT)  # no rank may hang in a collective
     assert code != 0 and "Signal 9 (SIGKILL)" in stderr  # torchrun's report names the rank and the signal
     assert "digitrec/" not in stderr  # no traceback from a surviving rank
     assert checkpoints.read_metadata(run / "last.safetensors")["epoch"] == 1
@@ -229,17 +230,13 @@ def test_max_restarts_continue_a_killed_job_from_its_last_checkpoint(reference, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("flags, words", [
-    (["--epochs", "0"], "--epochs 0: must be between 1 and 10000"),
-    (["--data-dir", "/nonexistent/mnist"], "/nonexistent/mnist"),
-])
-def test_a_bad_flag_or_missing_data_is_one_line_naming_the_rank(jobs, tmp_path, flags, words):
-    started = time.monotonic()
-    code, stdout, stderr = standalone(jobs, 2, *flags, "--out", str(tmp_path / "run"))
-    assert time.monotonic() - started < JOB_TIMEOUT
+def test_missing_data_on_every_rank_is_one_line_naming_the_rank(jobs, tmp_path):
+    process, _ = jobs.torchrun("--standalone", "--nproc-per-node", "2", "-m", "digitrec", "train", "--data-dir",
+                               "/nonexistent/mnist", "--out", str(tmp_path / "run"))
+    code, stdout, stderr = finish(process, timeout=PROMPT)
     ours = [line for line in stderr.splitlines() if line.startswith("digitrec train: error:")]
     assert len(ours) == 1, stderr  # both ranks failed; the first one reports for the job
-    assert ours[0].startswith("digitrec train: error: rank ") and " of 2: " in ours[0] and words in ours[0]
+    assert ours[0].startswith("digitrec train: error: rank ") and " of 2: /nonexistent/mnist" in ours[0]
     assert stderr.count(ours[0].removeprefix("digitrec train: error: ")) == 2  # ours, and in torchrun's report
     assert code != 0 and stdout == "" and not (tmp_path / "run").exists()
 
@@ -250,13 +247,18 @@ def hand_launched(jobs: Jobs, mode: str, size: int = 2) -> list[tuple[int, str, 
            "LOCAL_WORLD_SIZE": str(size)}
     processes = [jobs.start([sys.executable, str(HERE / "distributed_worker.py"), mode],
                             {**env, "RANK": str(rank), "LOCAL_RANK": str(rank)})[0] for rank in range(size)]
-    return [finish(p, timeout=120) for p in processes]
+    return [finish(p, timeout=PROMPT) for p in processes]
 
 
 @pytest.mark.slow
-def test_values_and_tensors_of_every_dtype_reach_every_rank_intact(jobs):
-    for rank, (code, stdout, stderr) in enumerate(hand_launched(jobs, "exchange")):
-        assert code == 0 and stdout.strip() == f"rank {rank} ok", stderr
+def test_tensors_of_every_dtype_reach_every_rank_intact_and_ranks_whose_weights_differ_stop(jobs):
+    results = hand_launched(jobs, "exchange")
+    for rank, (_, stdout, _) in enumerate(results):
+        assert stdout == f"rank {rank} exchanged\n"
+    # Then rank 1's weights are made to differ: one line for the job, naming the rank.
+    lines = [line for _, _, err in results for line in err.splitlines()]
+    assert [code for code, _, _ in results] == [2, 2]
+    assert len(lines) == 1 and "after epoch 3, the weights of rank 1 differ from rank 0's" in lines[0], lines
 
 
 @pytest.mark.slow
@@ -269,19 +271,9 @@ def test_a_rank_failing_before_the_first_collective_does_not_leave_the_others_wa
                                   "holds MNIST\n"
 
 
-@pytest.mark.slow
-def test_ranks_whose_weights_differ_stop_with_one_line_naming_the_rank(jobs):
-    results = hand_launched(jobs, "diverge")
-    lines = [line for _, _, err in results for line in err.splitlines()]
-    assert [code for code, _, _ in results] == [2, 2]
-    assert len(lines) == 1 and "after epoch 3, the weights of rank 1 differ from rank 0's" in lines[0], lines
-
-
-@pytest.mark.parametrize("size", [1, 2, 3, 4, 7])
-@pytest.mark.parametrize("batch", [1, 2, 5, 64, 65])
+@pytest.mark.parametrize("size, batch", [(1, 1), (1, 64), (2, 2), (2, 5), (2, 64), (3, 5), (3, 64), (3, 65), (4, 5),
+                                         (7, 64), (7, 65)])
 def test_each_rank_takes_a_disjoint_share_of_every_batch_and_the_weights_make_its_mean(monkeypatch, size, batch):
-    if batch < size:
-        pytest.skip("a global batch smaller than the world is refused")
     index = torch.arange(100, 100 + batch)
     shares = []
     for rank in range(size):
@@ -289,9 +281,9 @@ def test_each_rank_takes_a_disjoint_share_of_every_batch_and_the_weights_make_it
         shares.append(distributed.share_of_batch(index))
     assert torch.equal(torch.cat([s for s, _ in shares]), index)  # every image once, in order
     assert max(len(s) for s, _ in shares) - min(len(s) for s, _ in shares) <= 1
-    # DDP averages the ranks' gradients: sum over ranks of weight x mean / size is the batch's mean.
-    assert sum(len(s) * w for s, w in shares) / size == pytest.approx(batch)
-    assert all(w * len(s) / size == pytest.approx(len(s) / batch) for s, w in shares)
+    # DDP averages the ranks' gradients, so a share's weight / size must be its fraction of the batch:
+    # then the average of the weighted share means is the batch's mean.
+    assert all(w / size == pytest.approx(len(s) / batch) for s, w in shares)
 
 
 def test_a_rank_without_an_image_in_the_last_batch_takes_part_with_weight_zero(monkeypatch):

@@ -39,7 +39,7 @@ from .errors import DigitrecError
 # is noticed at once (its sockets close); this bounds only a peer that hangs without dying.
 TIMEOUT = datetime.timedelta(seconds=120)
 STORE_TIMEOUT = datetime.timedelta(seconds=5)  # to record a failure: a store that slow is gone
-FAILURE_KEY = "digitrec/failure/{attempt}"  # in torchrun's store: the first failure's line, per attempt
+FAILURE_KEY = "digitrec/failure"  # in the job's store: the line of the first rank to fail
 T = TypeVar("T")
 
 
@@ -105,8 +105,11 @@ def join() -> World:
     try:
         # torchrun's agent serves the store (TORCHELASTIC_USE_AGENT_STORE); another launcher leaves it to rank 0.
         is_master = world.is_main and os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True"
-        store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world.size, is_master,
-                              timeout=TIMEOUT)
+        server = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world.size, is_master,
+                               timeout=TIMEOUT)
+        # After torchrun restarts a job (--max-restarts) its store may still hold the last attempt's
+        # keys, such as the dead ranks' addresses: each attempt keeps to its own.
+        store = dist.PrefixStore(f"/worker/attempt_{restart_count()}", server)
         dist.init_process_group(backend, store=store, rank=world.rank, world_size=world.size, timeout=TIMEOUT)
     except (KeyError, ValueError):
         raise DigitrecError(world.name, "MASTER_ADDR or MASTER_PORT is missing or not an address and port",
@@ -159,7 +162,7 @@ def _first_to_fail(line: str) -> bool:
         return True
     try:
         _store.set_timeout(STORE_TIMEOUT)
-        return _store.compare_set(FAILURE_KEY.format(attempt=restart_count()), "", line).decode() == line
+        return _store.compare_set(FAILURE_KEY, "", line).decode() == line
     except RuntimeError:  # the store itself is gone (its machine failed): report
         return True
 
