@@ -15,7 +15,7 @@ import sys
 
 import torch
 
-from digitrec import distributed
+from digitrec import distributed, ranks
 from digitrec.errors import DigitrecError
 
 
@@ -28,13 +28,13 @@ def _tensors() -> dict[str, torch.Tensor]:
 
 def exchange(world: distributed.World) -> None:
     expected = _tensors()
-    received = distributed.tensors_from_main(expected if world.is_main else None)
+    received = ranks.tensors_from_main(expected if world.is_main else None)
     assert received.keys() == expected.keys()
     for name, tensor in expected.items():
         assert received[name].dtype == tensor.dtype and torch.equal(received[name], tensor), name
-    assert distributed.from_main(lambda: {"rank": world.rank, "values": [0.1, None]}) == {"rank": 0,
+    assert ranks.from_main(lambda: {"rank": world.rank, "values": [0.1, None]}) == {"rank": 0,
                                                                                         "values": [0.1, None]}
-    total = distributed.all_sum(torch.tensor([1.0, world.rank], dtype=torch.float64))
+    total = ranks.all_sum(torch.tensor([1.0, world.rank], dtype=torch.float64))
     assert total.tolist() == [world.size, sum(range(world.size))]
     print(f"rank {world.rank} exchanged", flush=True)
     diverge(world)
@@ -44,7 +44,7 @@ def fail_early(world: distributed.World) -> None:
     if world.rank == 1:
         raise DigitrecError("--data-dir /nowhere", "no such folder", "pass a folder that holds MNIST",
                             kind="not-found")
-    distributed.from_main(lambda: "rank 0 waits here for a rank that never comes")
+    ranks.from_main(lambda: "rank 0 waits here for a rank that never comes")
 
 
 def diverge(world: distributed.World) -> None:
@@ -53,7 +53,7 @@ def diverge(world: distributed.World) -> None:
     if world.rank == 1:
         with torch.no_grad():
             model[0].weight[0, 0] += 1e-6
-    distributed.synchronize(model, epoch=3)
+    ranks.synchronize(model, epoch=3)
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from digitrec import checkpoints, distributed, models
+from digitrec import checkpoints, distributed, models, ranks
 from digitrec.training import resume
 
 HERE = Path(__file__).parent
@@ -278,7 +278,7 @@ def test_each_rank_takes_a_disjoint_share_of_every_batch_and_the_weights_make_it
     shares = []
     for rank in range(size):
         monkeypatch.setattr(distributed, "_world", distributed.World(rank=rank, size=size))
-        shares.append(distributed.share_of_batch(index))
+        shares.append(ranks.share_of_batch(index))
     assert torch.equal(torch.cat([s for s, _ in shares]), index)  # every image once, in order
     assert max(len(s) for s, _ in shares) - min(len(s) for s, _ in shares) <= 1
     # DDP averages the ranks' gradients, so a share's weight / size must be its fraction of the batch:
@@ -288,7 +288,7 @@ def test_each_rank_takes_a_disjoint_share_of_every_batch_and_the_weights_make_it
 
 def test_a_rank_without_an_image_in_the_last_batch_takes_part_with_weight_zero(monkeypatch):
     monkeypatch.setattr(distributed, "_world", distributed.World(rank=2, size=3))
-    share, weight = distributed.share_of_batch(torch.tensor([7, 8]))  # a last batch of 2 images for 3 ranks
+    share, weight = ranks.share_of_batch(torch.tensor([7, 8]))  # a last batch of 2 images for 3 ranks
     assert share.tolist() == [7] and weight == 0.0
 
 
@@ -301,7 +301,7 @@ def test_weighted_rank_gradients_average_to_the_whole_batch_gradient(monkeypatch
     size, total = 3, torch.zeros_like(whole)
     for rank in range(size):
         monkeypatch.setattr(distributed, "_world", distributed.World(rank=rank, size=size))
-        share, weight = distributed.share_of_batch(torch.arange(29))
+        share, weight = ranks.share_of_batch(torch.arange(29))
         loss = torch.nn.functional.cross_entropy(model(x[share]), y[share]) * weight
         total += torch.autograd.grad(loss, model.weight)[0]
     torch.testing.assert_close(total / size, whole, rtol=1e-5, atol=1e-7)
@@ -310,7 +310,7 @@ def test_weighted_rank_gradients_average_to_the_whole_batch_gradient(monkeypatch
 def test_rank_zero_draws_the_single_process_augmentations_and_other_ranks_their_own(monkeypatch):
     def first_draws(rank: int) -> torch.Tensor:
         monkeypatch.setattr(distributed, "_world", distributed.World(rank=rank, size=2))
-        return torch.rand(4, generator=distributed.augmentation_generator(torch.Generator().manual_seed(5)))
+        return torch.rand(4, generator=ranks.augmentation_generator(torch.Generator().manual_seed(5)))
 
     alone = torch.rand(4, generator=torch.Generator().manual_seed(5))
     assert torch.equal(first_draws(0), alone)
@@ -323,5 +323,5 @@ def test_without_torchrun_everything_is_one_process(monkeypatch):
     with distributed.launched() as world:
         assert world == distributed.World() and world.record() == {"world_size": 1, "backend": None}
         values = torch.tensor([1.5])
-        assert distributed.all_sum(values) is values
-        assert distributed.from_main(lambda: 3) == 3
+        assert ranks.all_sum(values) is values
+        assert ranks.from_main(lambda: 3) == 3

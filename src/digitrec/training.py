@@ -3,6 +3,8 @@ per epoch train_one_epoch, evaluate and save_epoch.
 
 MNIST lives on the device as uint8 tensors; each epoch is one permutation sliced into batches;
 augmentation and normalisation run on whole batches on the device (`batches.to_model_input`).
+Under torchrun every process trains its share of each batch in DistributedDataParallel, and rank 0
+alone evaluates and writes (`distributed.py`, `ranks.py`).
 Reproducibility: every epoch reseeds the random generators from (seed, epoch), so the same seed on
 the same device in the same precision gives the same numbers, and `resume` continues an interrupted
 run to the same final weights as an uninterrupted one (the `last` checkpoint holds the optimizer
@@ -22,7 +24,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import checkpoints, distributed, models, speedups
+from . import checkpoints, distributed, models, ranks, speedups
 from .augment import augment_batch
 from .batches import to_model_input
 from .config import TrainConfig
@@ -124,7 +126,7 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sp
     steps = math.ceil(n / cfg.batch_size)
     generator = seed_epoch(cfg.seed, epoch, device)
     order = torch.randperm(n, generator=generator, device=device)  # the same on every rank
-    generator = distributed.augmentation_generator(generator)
+    generator = ranks.augmentation_generator(generator)
     augment = (lambda x: augment_batch(x, generator, cfg.aug_strength)) if cfg.augment else None
     normalization = normalization_for(cfg)
     model.train()
@@ -136,7 +138,7 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sp
         lr = learning_rate(cfg, epoch * steps + i, steps * cfg.epochs, steps)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        index, weight = distributed.share_of_batch(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
+        index, weight = ranks.share_of_batch(order[i * cfg.batch_size:(i + 1) * cfg.batch_size])
         batch = to_model_input(images[index], normalization, models.torch_memory_format(spec), augment)
         target = labels[index]
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -155,7 +157,7 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sp
             bar.update(i + 1 - bar.n)
     if bar is not None:
         bar.close()
-    loss_sum, clean_sum, correct = distributed.all_sum(sums).tolist()
+    loss_sum, clean_sum, correct = ranks.all_sum(sums).tolist()
     if not math.isfinite(loss_sum):
         raise DigitrecError(f"--lr {cfg.lr}", f"training diverged in epoch {epoch + 1} (the loss is not finite)",
                             "lower the learning rate", kind="failed")
@@ -208,7 +210,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
     log = Log(cfg.quiet)
     splits = load_splits(cfg, device)
     model, spec = build_model(cfg, device)
-    bf16 = distributed.from_main(lambda: speedups.choose_bf16(cfg.precision, device, model, spec, cfg.batch_size,
+    bf16 = ranks.from_main(lambda: speedups.choose_bf16(cfg.precision, device, model, spec, cfg.batch_size,
                                                               log.line))
     cfg = cfg.replace(precision="bf16" if bf16 else "fp32")  # saved as chosen: --resume continues in it
     out = Path(cfg.out)
@@ -218,7 +220,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
     optimizer = make_optimizer(cfg, model.parameters())
     state = state or TrainState()
     state.restore(model, optimizer)
-    trained = distributed.wrap(model)  # after the fast layers, the layout and the weights are in place
+    trained = ranks.wrap(model)  # after the fast layers, the layout and the weights are in place
     elapsed_before = state.rows[-1]["elapsed_seconds"] if state.rows else 0.0
     digest = ""  # of the weights, that every rank holds
     n_train = len(splits.train_images)
@@ -230,8 +232,8 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
         row: dict[str, Any] = {"epoch": epoch + 1,
                                **train_one_epoch(trained, optimizer, splits, cfg, spec, epoch, bf16, log)}
         row["epoch_seconds"] = time.time() - t_epoch
-        digest = distributed.synchronize(model, epoch + 1)
-        row.update(distributed.from_main(lambda: evaluate_splits(model, splits, cfg, spec, bf16)))  # rank 0's
+        digest = ranks.synchronize(model, epoch + 1)
+        row.update(ranks.from_main(lambda: evaluate_splits(model, splits, cfg, spec, bf16)))  # rank 0's
         row["elapsed_seconds"] = elapsed_before + time.time() - t_start
         row["images_per_second"] = n_train / row["epoch_seconds"]
         state.epoch, state.rows = epoch + 1, [*state.rows, row]

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from . import checkpoints, distributed
+from . import checkpoints, distributed, ranks
 from .config import TrainConfig, flag
 from .errors import DigitrecError
 from .optim import load_optimizer_tensors
@@ -72,10 +72,10 @@ class TrainState:
         if distributed.join().size == 1:
             return cls.from_run(run_dir, changes)
         cfg, state = cls.from_run(run_dir, changes) if distributed.current().is_main else (None, None)
-        fields = distributed.from_main(lambda: {"config": cfg.to_dict(), "epoch": state.epoch, "rows": state.rows,
+        fields = ranks.from_main(lambda: {"config": cfg.to_dict(), "epoch": state.epoch, "rows": state.rows,
                                                 "best_val_acc": state.best_val_acc})
-        model_state = distributed.tensors_from_main(state.model_state if state else None)
-        optimizer_state = distributed.tensors_from_main(state.optimizer_state if state else None)
+        model_state = ranks.tensors_from_main(state.model_state if state else None)
+        optimizer_state = ranks.tensors_from_main(state.optimizer_state if state else None)
         return TrainConfig.from_dict(fields["config"]), cls(fields["epoch"], fields["rows"], fields["best_val_acc"],
                                                              model_state, optimizer_state)
 
@@ -85,7 +85,7 @@ def restart_dir(out: str) -> str | None:
     holds a last.safetensors there. None on a first attempt, or when the failed one saved no epoch."""
     if distributed.restart_count() == 0:
         return None
-    return out if distributed.from_main(lambda: (Path(out) / "last.safetensors").is_file()) else None
+    return out if ranks.from_main(lambda: (Path(out) / "last.safetensors").is_file()) else None
 
 
 def _apply_changes(cfg: TrainConfig, changes: dict[str, Any]) -> TrainConfig:
