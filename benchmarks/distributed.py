@@ -3,10 +3,11 @@
 On a CPU machine it spends the same cores two ways: 1 process x C threads against W processes x C/W
 threads (`torchrun --standalone --nproc-per-node W`); C is the cores this process may use (2 on the
 reference machine). On a CUDA machine (`--device cuda`) each process takes one GPU: 1 GPU against W.
-Every configuration and seed runs as a fresh `digitrec train` process or torchrun job; the script
-prints one row per world size: test accuracy (mean ± sample std and range over the seeds), training
-images/s (the median of the epochs after the first, over the seeds), wall time per run (start to
-exit, torchrun's start included) and the precision `--precision auto` chose.
+Every configuration and seed runs as a fresh `digitrec train` process or torchrun job, the world
+sizes taking turns; the script prints one row per world size: test accuracy (mean ± sample std and
+range over the seeds), training images/s (the median of the epochs after the first, over the
+seeds), wall time per run (start to exit, torchrun's start included) and the precision
+`--precision auto` chose.
 
     python benchmarks/distributed.py                                 # default recipe, 2 epochs, W = 1, 2
     python benchmarks/distributed.py --epochs 0 --seeds 0,1,2 --worlds 2  # the full default recipe
@@ -63,9 +64,14 @@ def main() -> None:
     print(f"| processes x threads | test accuracy: mean ± std (min–max), {len(seeds)} seed(s) | training img/s | "
           "wall time per run (s) | precision |")
     print("|---|---|---|---|---|")
+    worlds = [int(w) for w in args.worlds.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
-        for world in (int(w) for w in args.worlds.split(",")):
-            runs = [run_once(world, seed, args, Path(tmp) / f"w{world}-s{seed}") for seed in seeds]
+        # Seeds outside, world sizes inside: on a shared machine, the load drifts over both alike.
+        results = {world: [] for world in worlds}
+        for seed in seeds:
+            for world in worlds:
+                results[world].append(run_once(world, seed, args, Path(tmp) / f"w{world}-s{seed}"))
+        for world, runs in results.items():
             accs = [r["acc"] for r in runs]
             std = statistics.stdev(accs) if len(accs) > 1 else 0.0
             layout = f"{world} x {max(1, args.cores // world)}" if args.device == "cpu" else f"{world} GPU(s)"
