@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,6 +30,7 @@ import torch.distributed as dist
 
 from .devices import available_cpus, resolve_device
 from .errors import DigitrecError
+from .fileio import atomic_write
 
 # The longest any rank waits in one collective: the others wait there while rank 0 times the
 # precisions, evaluates and saves (seconds on MNIST, even on a busy 2-core machine). A vanished peer
@@ -167,10 +169,9 @@ def _write_torchrun_error_file(line: str) -> None:
     path = os.environ.get("TORCHELASTIC_ERROR_FILE")
     if path:
         try:
-            with open(path, "w") as f:
-                json.dump({"message": line, "timestamp": int(time.time())}, f)
-        except OSError:
-            pass  # the report then says what torchrun knows: the exit status
+            atomic_write(Path(path), json.dumps({"message": line, "timestamp": int(time.time())}).encode())
+        except DigitrecError:
+            pass  # an unwritable file: the report then says what torchrun knows, the exit status
 
 
 def _first_line(err: BaseException) -> str:
