@@ -175,7 +175,8 @@ def _write_torchrun_error_file(line: str) -> None:
 
 
 def _first_line(err: BaseException) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+    """The first sentence of torch's message (gloo's go on with advice for torch's developers)."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0].split(". ")[0][:200]
 
 
 @contextmanager
