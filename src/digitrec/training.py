@@ -3,6 +3,8 @@ per epoch train_one_epoch, evaluate and save_epoch.
 
 MNIST lives on the device as uint8 tensors; each epoch is one permutation sliced into batches;
 augmentation and normalisation run on whole batches on the device (`batches.to_model_input`).
+Under torchrun every process trains its share of each batch in DistributedDataParallel, and rank 0
+alone evaluates and writes (`distributed.py`, `ranks.py`).
 Reproducibility: every epoch reseeds the random generators from (seed, epoch), so the same seed on
 the same device in the same precision gives the same numbers, and `resume` continues an interrupted
 run to the same final weights as an uninterrupted one (the `last` checkpoint holds the optimizer
@@ -22,13 +24,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import checkpoints, models, speedups
+from . import checkpoints, distributed, models, ranks, speedups
 from .augment import augment_batch
 from .batches import to_model_input, with_negatives
 from .calibration import fit_temperature, refusal_threshold
 from .config import TrainConfig
 from .data import MNIST_NORMALIZATION, RAW_PIXELS, Normalization, load_split
-from .devices import resolve_device
 from .errors import DigitrecError
 from .evaluation import calibration_error, loss_and_accuracy, predict_logits
 from .fileio import atomic_write, writable_dir
@@ -144,6 +145,7 @@ def objective_text(cfg: TrainConfig) -> str:
     return "cross-entropy"
 
 
+@distributed.exchanging()
 def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, splits: Splits, cfg: TrainConfig,
                     spec: models.ModelSpec, epoch: int, bf16: bool, log: Log) -> dict[str, float]:
     """One pass over the training images; the epoch's mean losses, accuracy and last learning rate."""
@@ -153,38 +155,41 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sp
     per_step = cfg.batch_size - extra
     steps = math.ceil(n / per_step)
     generator = seed_epoch(cfg.seed, epoch, device)
-    order = torch.randperm(n, generator=generator, device=device)
+    order = torch.randperm(n, generator=generator, device=device)  # the same on every rank
+    generator = ranks.augmentation_generator(generator)
     augment = (lambda x: augment_batch(x, generator, cfg.aug_strength)) if cfg.augment else None
     normalization = normalization_for(cfg)
     model.train()
     sums = torch.zeros(3, device=device, dtype=torch.float64)  # loss, loss without smoothing, correct
+    seen = 0  # images of this rank
     bar = log.bar(steps, f"epoch {epoch + 1}/{cfg.epochs}")
     lr = cfg.lr
     for i in range(steps):
         lr = learning_rate(cfg, epoch * steps + i, steps * cfg.epochs, steps)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        index = order[i * per_step:(i + 1) * per_step]
-        batch_u8, target = with_negatives(images[index], labels[index], splits.negatives, extra, generator)
+        index, weight = ranks.share_of_batch(order[i * per_step:(i + 1) * per_step])
+        batch_u8, target = with_negatives(images[index], labels[index], splits.negatives,
+                                          ranks.share_of_count(extra) if weight else 0, generator)
         batch = to_model_input(batch_u8, normalization, models.torch_memory_format(spec), augment)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(batch).float()
         loss = training_loss(logits, target, cfg)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * weight).backward()
         optimizer.step()
         with torch.no_grad():  # the digits' figures: negatives would make them incomparable with test's
             digits = logits[:len(index), :10]
             sums += torch.stack([loss.detach().double() * len(index),
                                  F.cross_entropy(digits, target[:len(index)], reduction="sum").double(),
-                                 (digits.argmax(1) == target[:len(index)]).sum().double()])
+                                 (digits.argmax(1) == target[:len(index)]).sum().double()]) * (weight > 0)
+        seen += len(index) if weight else 0
         if bar is not None and (i % 20 == 19 or i == steps - 1):
-            seen = min((i + 1) * per_step, n)
             bar.set_postfix(loss=f"{sums[0].item() / seen:.4f}", acc=f"{sums[2].item() / seen:.2%}", refresh=False)
             bar.update(i + 1 - bar.n)
     if bar is not None:
         bar.close()
-    loss_sum, clean_sum, correct = sums.tolist()
+    loss_sum, clean_sum, correct = ranks.all_sum(sums).tolist()
     if not math.isfinite(loss_sum):
         raise DigitrecError(f"--lr {cfg.lr}", f"training diverged in epoch {epoch + 1} (the loss is not finite)",
                             "lower the learning rate", kind="failed")
@@ -218,6 +223,20 @@ def calibrate(model: torch.nn.Module, splits: Splits, cfg: TrainConfig, spec: mo
                           "false_refusals": FALSE_REFUSALS, "fitted_on": fitted_on}}
 
 
+def evaluate_epoch(model: torch.nn.Module, splits: Splits, cfg: TrainConfig, spec: models.ModelSpec,
+                   bf16: bool) -> dict[str, Any]:
+    """{"metrics": test loss, accuracy and calibration error, and validation's when --val-size holds
+    images out; "calibration": this epoch's calibration and judgement}."""
+    val_loss, val_acc, val_logits = (evaluate(model, splits.val_images, splits.val_labels, cfg, spec, bf16)
+                                     if cfg.val_size else (None, None, None))
+    calibration = calibrate(model, splits, cfg, spec, bf16, val_logits)
+    test_loss, test_acc, test_logits = evaluate(model, splits.test_images, splits.test_labels, cfg, spec, bf16)
+    # Reported, never used to choose anything: the calibration error on the test set.
+    test_ece = calibration_error(test_logits, splits.test_labels, calibration["calibration"]["temperature"])
+    return {"metrics": {"val_loss": val_loss, "val_acc": val_acc, "test_loss": test_loss, "test_acc": test_acc,
+                        "test_ece": test_ece}, "calibration": calibration}
+
+
 def save_epoch(out: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                state: TrainState, calibration: dict[str, Any]) -> None:
     """metrics.csv, last.safetensors (resumable) and, when this epoch is the best so far, best.safetensors,
@@ -228,7 +247,7 @@ def save_epoch(out: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: t
     if cfg.val_size:
         metrics.update(val_loss=row["val_loss"], val_acc=row["val_acc"])
     metadata = build_metadata(cfg.model, models.check_kwargs(cfg.model, model_kwargs(cfg)), normalization_for(cfg),
-                              cfg.to_dict(), metrics, state.epoch)
+                              {**cfg.to_dict(), **distributed.current().record()}, metrics, state.epoch)
     metadata.update(calibration)
     is_best = not cfg.val_size or row["val_acc"] > state.best_val_acc
     if cfg.val_size:
@@ -245,48 +264,51 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
     """Train as `cfg` says (continuing from `state` when resuming), writing metrics, plots and
     checkpoints into cfg.out."""
     t_start = process_start_time()
-    device = resolve_device(cfg.device)
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
+    world, device = distributed.setup(cfg.device, cfg.threads, cfg.batch_size)
+    cfg = cfg if world.is_main else cfg.replace(quiet=True)  # the other ranks print nothing but errors
     log = Log(cfg.quiet)
     splits = load_splits(cfg, device)
     model, spec = build_model(cfg, device)
-    bf16 = speedups.choose_bf16(cfg.precision, device, model, spec, cfg.batch_size, log.line)
+    bf16 = ranks.from_main(lambda: speedups.choose_bf16(cfg.precision, device, model, spec, cfg.batch_size,
+                                                              log.line))
     cfg = cfg.replace(precision="bf16" if bf16 else "fp32")  # saved as chosen: --resume continues in it
-    out = writable_dir(Path(cfg.out), "--out")  # only once the data and model are known to be good
-    atomic_write(out / "config.json", json.dumps(cfg.to_dict(), indent=2).encode())
+    out = Path(cfg.out)
+    if world.is_main:  # rank 0 alone writes, and only once the data and model are known to be good
+        out = writable_dir(out, "--out")
+        atomic_write(out / "config.json", json.dumps({**cfg.to_dict(), **world.record()}, indent=2).encode())
     optimizer = make_optimizer(cfg, model.parameters())
     state = state or TrainState()
     state.restore(model, optimizer)
+    trained = ranks.wrap(model)  # after the fast layers, the layout and the weights are in place
     elapsed_before = state.rows[-1]["elapsed_seconds"] if state.rows else 0.0
+    digest = ""  # of the weights, that every rank holds
     n_train = len(splits.train_images)
     log.line(f"training {cfg.model} ({models.parameter_count(model):,} parameters) on {n_train:,} images, "
-             f"{device.type}{', bf16' if bf16 else ''}, {cfg.epochs} epochs of "
+             f"{device.type}{', bf16' if bf16 else ''}{distributed.summary()}, {cfg.epochs} epochs of "
              f"{math.ceil(n_train / (cfg.batch_size - round(cfg.negatives * cfg.batch_size)))} steps")
     for epoch in range(state.epoch, cfg.epochs):
         t_epoch = time.time()
         row: dict[str, Any] = {"epoch": epoch + 1,
-                               **train_one_epoch(model, optimizer, splits, cfg, spec, epoch, bf16, log)}
+                               **train_one_epoch(trained, optimizer, splits, cfg, spec, epoch, bf16, log)}
         row["epoch_seconds"] = time.time() - t_epoch
-        row["val_loss"], row["val_acc"], val_logits = (
-            evaluate(model, splits.val_images, splits.val_labels, cfg, spec, bf16) if cfg.val_size
-            else (None, None, None))
-        calibration = calibrate(model, splits, cfg, spec, bf16, val_logits)
-        row["test_loss"], row["test_acc"], test_logits = evaluate(model, splits.test_images, splits.test_labels,
-                                                                  cfg, spec, bf16)
-        # Reported, never used to choose anything: the calibration error on the test set.
-        row["test_ece"] = calibration_error(test_logits, splits.test_labels, calibration["calibration"]["temperature"])
+        digest = ranks.synchronize(model, epoch + 1)
+        measured = ranks.from_main(lambda: evaluate_epoch(model, splits, cfg, spec, bf16))  # rank 0's
+        row.update(measured["metrics"])
         row["elapsed_seconds"] = elapsed_before + time.time() - t_start
         row["images_per_second"] = n_train / row["epoch_seconds"]
         state.epoch, state.rows = epoch + 1, [*state.rows, row]
         log.line(epoch_line(row, cfg.epochs))
-        save_epoch(out, cfg, model, optimizer, state, calibration)
+        if world.is_main:
+            save_epoch(out, cfg, model, optimizer, state, measured["calibration"])
         if on_epoch is not None:
             on_epoch(row)
 
-    from .plots import save_curves
+    if world.size > 1:
+        log.line(f"all {world.size} processes hold the same weights (sha256 {digest})")
+    if world.is_main:
+        from .plots import save_curves
 
-    save_curves(state.rows, out / "curves.png", objective_text(cfg), augmented=cfg.augment)
+        save_curves(state.rows, out / "curves.png", objective_text(cfg), augmented=cfg.augment)
     return TrainResult(cfg, out, state.rows)
 
 
@@ -295,5 +317,5 @@ def resume(run_dir: str | Path, changes: dict[str, Any] | None = None,
     """Continue an interrupted run from RUN_DIR/last.safetensors with the config it was started with.
     `changes` are flags given with --resume: more --epochs, --threads and --quiet apply; any other
     flag would change the run's meaning halfway, and is refused."""
-    cfg, state = TrainState.from_run(Path(run_dir), changes or {})
+    cfg, state = TrainState.from_run_on_main(Path(run_dir), changes or {})
     return train(cfg, on_epoch=on_epoch, state=state)

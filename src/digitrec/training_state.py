@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from . import checkpoints
+from . import checkpoints, distributed, ranks
 from .config import TrainConfig, flag
 from .errors import DigitrecError
 from .optim import load_optimizer_tensors
@@ -64,6 +64,28 @@ class TrainState:
             raise DigitrecError(str(run_dir), f"the run already finished all {cfg.epochs} epochs; nothing to resume",
                                 f"pass a larger {flag('epochs')} to train it longer", kind="bad-option")
         return cfg, cls(epoch, rows, float(best), model_state, optimizer_state)
+
+    @classmethod
+    def from_run_on_main(cls, run_dir: Path, changes: dict[str, Any]) -> tuple[TrainConfig, TrainState]:
+        """from_run, read on rank 0 and sent to every rank: rank 0 alone writes run directories, so
+        only its machine is sure to hold one. In one process, from_run itself."""
+        if distributed.join().size == 1:
+            return cls.from_run(run_dir, changes)
+        cfg, state = cls.from_run(run_dir, changes) if distributed.current().is_main else (None, None)
+        fields = ranks.from_main(lambda: {"config": cfg.to_dict(), "epoch": state.epoch, "rows": state.rows,
+                                                "best_val_acc": state.best_val_acc})
+        model_state = ranks.tensors_from_main(state.model_state if state else None)
+        optimizer_state = ranks.tensors_from_main(state.optimizer_state if state else None)
+        return TrainConfig.from_dict(fields["config"]), cls(fields["epoch"], fields["rows"], fields["best_val_acc"],
+                                                             model_state, optimizer_state)
+
+
+def restart_dir(out: str) -> str | None:
+    """After torchrun restarted a failed job (--max-restarts), the run to continue: `out`, when rank 0
+    holds a last.safetensors there. None on a first attempt, or when the failed one saved no epoch."""
+    if distributed.restart_count() == 0:
+        return None
+    return out if ranks.from_main(lambda: (Path(out) / "last.safetensors").is_file()) else None
 
 
 def _apply_changes(cfg: TrainConfig, changes: dict[str, Any]) -> TrainConfig:

@@ -17,12 +17,15 @@ def _explicit_flags(args: argparse.Namespace) -> dict:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ..config import preset_config
+    from ..distributed import launched
     from ..training import resume, train
+    from ..training_state import restart_dir
 
-    if args.resume:
-        result = resume(args.resume, _explicit_flags(args))
-    else:
-        result = train(preset_config(args.preset, **_explicit_flags(args)))
+    with launched():  # one process of a torchrun job, or a plain one
+        flags = _explicit_flags(args)
+        cfg = None if args.resume else preset_config(args.preset, **flags)
+        run_dir = args.resume or restart_dir(cfg.out)  # torchrun --max-restarts continues from the last epoch
+        result = resume(run_dir, flags) if run_dir else train(cfg)
     if not result.config.quiet:
         print(f"test accuracy {result.test_acc:.2%} (loss {result.test_loss:.4f}) after "
               f"{result.elapsed_seconds:.1f} s; checkpoints in {result.out_dir}")
