@@ -162,6 +162,32 @@ def draw(page, strokes, scale: float = 1.0, offset: tuple[float, float] = (0.0, 
         page.mouse.up()
 
 
+def touch_draw(page, strokes) -> None:
+    """Strokes drawn with a finger (CDP touch events, 10 moves per segment), in fractions of the pad."""
+    box = page.locator("#canvas").bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [
+            {"x": points[0][0], "y": points[0][1]}]})
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            for t in range(1, 11):
+                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+                    {"x": x0 + (x1 - x0) * t / 10, "y": y0 + (y1 - y0) * t / 10}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def drop_file(page, path: Path) -> None:
+    """`path` dropped on the pad, as a file dragged from the desktop."""
+    page.evaluate("""([b64, name]) => {
+        const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+        const data = new DataTransfer();
+        data.items.add(new File([bytes], name, {type: 'image/png'}));
+        document.getElementById('drop-zone').dispatchEvent(
+            new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+    }""", [base64.b64encode(path.read_bytes()).decode(), path.name])
+
+
 def shown(page) -> dict:
     return page.evaluate("""() => ({
         state: document.getElementById('result').dataset.state,
@@ -261,13 +287,7 @@ def test_uploaded_image_is_recognised(page, tmp_path):
 
 def test_dropped_image_is_recognised(page, tmp_path):
     path, label = mnist_upload(tmp_path, 1)
-    page.evaluate("""([b64, name]) => {
-        const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
-        const data = new DataTransfer();
-        data.items.add(new File([bytes], name, {type: 'image/png'}));
-        document.getElementById('drop-zone').dispatchEvent(
-            new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
-    }""", [base64.b64encode(path.read_bytes()).decode(), path.name])
+    drop_file(page, path)
     assert_shows(wait_for_answer(page), label)
 
 
@@ -305,17 +325,7 @@ def test_phone_touch_drawing_never_scrolls(browser, server, tmp_path):
     page.evaluate("window.scrollTo(0, 40)")  # a swipe either way would now move the page
     scrolled = page.evaluate("scrollY")
     assert scrolled > 0
-    box = page.locator("#canvas").bounding_box()
-    cdp = page.context.new_cdp_session(page)
-    for stroke in STROKES[7]:  # a downward finger swipe would scroll a normal page
-        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [
-            {"x": points[0][0], "y": points[0][1]}]})
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
-            for t in range(1, 11):
-                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
-                    {"x": x0 + (x1 - x0) * t / 10, "y": y0 + (y1 - y0) * t / 10}]})
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    touch_draw(page, STROKES[7])  # a downward finger swipe would scroll a normal page
     result = wait_for_answer(page)
     assert page.evaluate("scrollY") == scrolled  # before the full-page screenshot, which scrolls
     page.screenshot(path=tmp_path / "phone.png", full_page=True)

@@ -1,36 +1,36 @@
-// digitrec page: a drawing pad that sends the raw canvas (or an uploaded file) to /api/predict and
-// shows the server's answer. No preprocessing happens here: the server does it, one code path.
-// With several models served, each one answers the same drawing side by side, and the chosen one is
-// shown from the inside: insight.js, loaded after this file.
+// digitrec page, part two: what the pad holds goes to the server (the canvas as a PNG data URL, or the
+// uploaded file as it is) and the answer is shown: one digit (/api/predict) here, a number (/api/read)
+// by number.js. No preprocessing happens here: the server does it, one code path. With several models
+// served, each one answers the same drawing side by side, and the chosen one is shown from the inside:
+// insight.js, loaded last.
 "use strict";
 
 const UNSURE_BELOW = 0.6;      // confidence under which the answer is shown as "not sure"
 const LIVE_DEBOUNCE_MS = 150;  // pause in drawing before a live prediction is requested
+const ENDPOINT = {digit: "/api/predict", number: "/api/read"};
+// A number is sent at half size, 504x168: the server analyses an image over 512 px on its longest side
+// as a photo, which a drawing does not need and which takes several times as long.
+const SEND_SCALE = {digit: 1, number: 0.5};
+const EMPTY = {digit: "Draw a digit", number: "Write a number"};
+// Answers without a digit, in the page's words (the API's `reason` speaks of the CLI).
+const VERDICTS = {"not-a-digit": "That doesn't look like a digit", "several-digits": "That looks like several digits"};
 
-const canvas = document.getElementById("canvas");
-const ctx = canvas.getContext("2d");
-const dropZone = document.getElementById("drop-zone");
-const brush = document.getElementById("brush");
-const brushValue = document.getElementById("brush-value");
-const fileInput = document.getElementById("file");
 const result = document.getElementById("result");
 const digitEl = document.getElementById("digit");
 const confidenceEl = document.getElementById("confidence");
 const statusEl = document.getElementById("status");
+const toNumber = document.getElementById("to-number");
 const barsEl = document.getElementById("bars");
 const seenImg = document.getElementById("seen");
 const seenEmpty = document.getElementById("seen-empty");
 
-const strokes = [];   // each: {width, points: [[x, y], ...]} in canvas pixels
-let current = null;   // the stroke being drawn
-let upload = null;    // {name, bitmap} while an uploaded image is shown on the pad
 let liveTimer = 0;
 let requestSeq = 0;   // answers to older requests than the last shown one are dropped
 let shownSeq = 0;
 let inFlight = null;  // AbortController of the requests under way
 let models = [];      // the served models (GET /api/models), the default first
 let selected = null;  // the name of the model whose answer and insides are shown
-let last = null;      // {body, origin} of the last drawing or upload sent, to send again on a change
+let last = null;      // {body, origin, frame} of the last drawing or upload sent, to send again on a change
 
 // ---- bars -------------------------------------------------------------------------------------
 const bars = [];
@@ -42,153 +42,6 @@ for (let d = 0; d < 10; d++) {
   bars.push({li, fill: li.querySelector(".fill"), pct: li.querySelector(".pct")});
 }
 
-// ---- drawing ----------------------------------------------------------------------------------
-function paintBackground() {
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, canvas.width, canvas.height);
-}
-
-function paintStroke(stroke) {
-  ctx.strokeStyle = "#111";
-  ctx.fillStyle = "#111";
-  ctx.lineWidth = stroke.width;
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
-  const pts = stroke.points;
-  if (pts.length === 1) {  // a tap: a dot
-    ctx.beginPath();
-    ctx.arc(pts[0][0], pts[0][1], stroke.width / 2, 0, 2 * Math.PI);
-    ctx.fill();
-    return;
-  }
-  ctx.beginPath();
-  ctx.moveTo(pts[0][0], pts[0][1]);
-  for (const [x, y] of pts.slice(1)) ctx.lineTo(x, y);
-  ctx.stroke();
-}
-
-function paintUpload() {
-  const {bitmap} = upload;  // fit inside the pad, keeping the aspect ratio
-  const scale = Math.min(canvas.width / bitmap.width, canvas.height / bitmap.height);
-  const w = bitmap.width * scale, h = bitmap.height * scale;
-  ctx.drawImage(bitmap, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
-}
-
-function repaint() {
-  paintBackground();
-  if (upload) paintUpload();
-  for (const s of strokes) paintStroke(s);
-}
-
-function canvasPoint(event) {
-  const rect = canvas.getBoundingClientRect();
-  return [(event.clientX - rect.left) * canvas.width / rect.width,
-          (event.clientY - rect.top) * canvas.height / rect.height];
-}
-
-canvas.addEventListener("pointerdown", (event) => {
-  if (event.button !== 0) return;
-  event.preventDefault();
-  if (upload) { upload = null; repaint(); }  // drawing starts a new digit
-  canvas.setPointerCapture(event.pointerId);
-  current = {width: Number(brush.value), points: [canvasPoint(event)]};
-  strokes.push(current);
-  paintStroke(current);
-  scheduleLive();
-});
-
-canvas.addEventListener("pointermove", (event) => {
-  if (!current) return;
-  event.preventDefault();
-  const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-  for (const e of events.length ? events : [event]) current.points.push(canvasPoint(e));
-  repaint();  // whole strokes, not segments: joins stay smooth and anti-aliasing does not pile up
-  scheduleLive();
-});
-
-function endStroke(event) {
-  if (!current) return;
-  current = null;
-  if (canvas.hasPointerCapture(event.pointerId)) canvas.releasePointerCapture(event.pointerId);
-  predictNow();
-}
-canvas.addEventListener("pointerup", endStroke);
-canvas.addEventListener("pointercancel", endStroke);
-
-// ---- tools --------------------------------------------------------------------------------------
-function undo() {
-  if (strokes.length) strokes.pop();
-  else upload = null;
-  repaint();
-  predictNow();
-}
-
-function clearPad() {
-  strokes.length = 0;
-  upload = null;
-  repaint();
-  predictNow();
-}
-
-function setBrush(value) {
-  brush.value = String(value);
-  brushValue.textContent = brush.value;
-}
-
-document.getElementById("undo").addEventListener("click", undo);
-document.getElementById("clear").addEventListener("click", clearPad);
-brush.addEventListener("input", () => setBrush(brush.value));
-
-document.addEventListener("keydown", (event) => {
-  const typing = event.target instanceof HTMLInputElement && event.target.type !== "range";
-  if (typing) return;
-  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
-    event.preventDefault();
-    undo();
-  } else if (event.key === "Delete" || event.key === "Escape") {
-    clearPad();
-  } else if (event.key === "[" || event.key === "]") {
-    setBrush(Number(brush.value) + (event.key === "]" ? 2 : -2));
-  }
-});
-
-// ---- upload: file picker and drag-and-drop -----------------------------------------------------
-async function useFile(file) {
-  if (!file) return;
-  if (!file.type.startsWith("image/")) {
-    showError(`${file.name} is not an image: choose a PNG, JPEG, GIF, BMP or WebP file`);
-    return;
-  }
-  strokes.length = 0;
-  try {
-    upload = {name: file.name, bitmap: await createImageBitmap(file)};
-  } catch {
-    upload = null;  // the browser cannot show it; the server may still read it, and says if not
-  }
-  repaint();
-  const body = new FormData();
-  body.append("file", file, file.name);
-  request(body, `from ${file.name}`);
-}
-
-fileInput.addEventListener("change", () => {
-  useFile(fileInput.files[0]);
-  fileInput.value = "";  // choosing the same file again still fires "change"
-});
-
-for (const type of ["dragenter", "dragover"]) {
-  dropZone.addEventListener(type, (event) => {
-    event.preventDefault();
-    dropZone.classList.add("dragging");
-  });
-}
-dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dragging"));
-dropZone.addEventListener("drop", (event) => {
-  event.preventDefault();
-  dropZone.classList.remove("dragging");
-  useFile(event.dataTransfer.files[0]);
-});
-
 // ---- predictions ---------------------------------------------------------------------------------
 function scheduleLive() {
   clearTimeout(liveTimer);
@@ -197,18 +50,37 @@ function scheduleLive() {
 
 function predictNow() {
   clearTimeout(liveTimer);
-  if (!strokes.length && !upload) {  // an empty pad has no digit: say so, ask nothing
-    if (inFlight) inFlight.abort();
-    requestSeq++;
-    shownSeq = requestSeq;
-    last = null;
-    showEmpty("Draw a digit");
-    for (const model of models) showCard(model.name, null, null);
-    showInsideEmpty("Draw a digit to see inside the model.");
-    return;
-  }
-  if (upload && !strokes.length) return;  // the upload's own answer is already shown
-  request(JSON.stringify({image: canvas.toDataURL("image/png")}), "");
+  if (strokes.length) request(JSON.stringify({image: padImage()}), "", {scale: 1 / SEND_SCALE[mode], dx: 0, dy: 0});
+  else if (upload) request(fileBody(upload.file), `from ${upload.name}`, upload.fit);
+  else showNothing();
+}
+
+function padImage() {
+  const scale = SEND_SCALE[mode];
+  if (scale === 1) return canvas.toDataURL("image/png");
+  const small = document.createElement("canvas");
+  small.width = Math.round(canvas.width * scale);
+  small.height = Math.round(canvas.height * scale);
+  const c = small.getContext("2d");
+  c.imageSmoothingQuality = "high";
+  c.drawImage(canvas, 0, 0, small.width, small.height);
+  return small.toDataURL("image/png");
+}
+
+function fileBody(file) {
+  const body = new FormData();
+  body.append("file", file, file.name);
+  return body;
+}
+
+function showNothing() {  // an empty pad has no digit: say so, ask nothing
+  if (inFlight) inFlight.abort();
+  requestSeq++;
+  shownSeq = requestSeq;
+  last = null;
+  showEmpty(EMPTY[mode]);
+  for (const model of models) showCard(model.name, null, null);
+  showInsideEmpty(`${EMPTY[mode]} to see inside the model.`);
 }
 
 function apiPath(path, model, extra = {}) {
@@ -222,18 +94,19 @@ async function post(path, body, signal) {
   return [response, await response.json()];
 }
 
-async function request(body, origin) {
+async function request(body, origin, frame) {
+  // frame maps the answer's pixels (boxes) to the pad's: {scale, dx, dy}, or null when it cannot
   if (inFlight) inFlight.abort();
   const controller = new AbortController();
   inFlight = controller;
   const seq = ++requestSeq;
-  last = {body, origin};
+  last = {body, origin, frame};
   result.dataset.state = result.dataset.state === "empty" ? "empty" : "pending";
   askOthers(body, seq, controller.signal);
   askInside(body, seq, controller.signal);
   let response, answer;
   try {
-    [response, answer] = await post(apiPath("/api/predict", selected), body, controller.signal);
+    [response, answer] = await post(apiPath(ENDPOINT[mode], selected), body, controller.signal);
   } catch (err) {
     if (err.name === "AbortError") return;
     if (seq >= shownSeq) showError("The server did not answer: is `digitrec serve` still running?");
@@ -244,28 +117,64 @@ async function request(body, origin) {
   if (seq < shownSeq) return;
   shownSeq = seq;
   showCard(selected, response, answer);
-  if (response.ok) showPrediction(answer, origin);
-  else if (response.status === 422) showEmpty("No digit found: draw a digit", answer.detail);
+  if (!response.ok) showFailure(response, answer);
+  else if (mode === "number") showReading(answer, origin, frame);
+  else showPrediction(answer, origin);
+}
+
+function showFailure(response, answer) {
+  if (response.status === 422) showEmpty(`No digit found: ${EMPTY[mode].toLowerCase()}`, answer.detail);
   else showError(answer.detail || `error ${response.status}`);
+}
+
+function percent(p) {
+  return `${(p * 100).toFixed(1)}%`;
+}
+
+function verdictSentence(answer) {
+  return VERDICTS[answer.verdict] || answer.reason || "That is not one digit";
+}
+
+function showAnswer(state, big, headline, status) {
+  result.dataset.state = state;
+  digitEl.textContent = big;
+  confidenceEl.textContent = headline;
+  statusEl.textContent = status;
+  statusEl.title = "";
+  toNumber.hidden = true;
+}
+
+function showBars(probabilities, winner) {
+  probabilities.forEach((p, d) => {
+    const b = bars[d];
+    b.li.classList.toggle("winner", d === winner);
+    b.fill.style.width = percent(p);
+    b.pct.textContent = `${Math.round(p * 100)}%`;
+    b.li.setAttribute("aria-label", `${d}: ${percent(p).replace("%", " percent")}`);
+  });
 }
 
 function resetBars() {
   for (const b of bars) {
     b.li.classList.remove("winner");
+    b.li.removeAttribute("aria-label");
     b.fill.style.width = "0";
     b.pct.textContent = "–";
   }
 }
 
+function showSeen(dataUrl) {
+  seenImg.hidden = !dataUrl;
+  seenEmpty.hidden = Boolean(dataUrl);
+  if (dataUrl) seenImg.src = dataUrl;
+}
+
 function showEmpty(message, detail) {
-  result.dataset.state = "empty";
-  digitEl.textContent = "";
-  confidenceEl.textContent = "";
-  statusEl.textContent = message;
+  showAnswer("empty", "", "", message);
   statusEl.title = detail || "";
   resetBars();
-  seenImg.hidden = true;
-  seenEmpty.hidden = false;
+  showSeen(null);
+  clearReading();
 }
 
 function showError(message) {
@@ -274,29 +183,27 @@ function showError(message) {
 }
 
 function showPrediction(answer, origin) {
+  if (answer.digit == null) {
+    showRefusal(answer, origin);
+    return;
+  }
   const unsure = answer.confidence < UNSURE_BELOW;
-  result.dataset.state = unsure ? "unsure" : "ok";
-  digitEl.textContent = String(answer.digit);
-  const pct = (answer.confidence * 100).toFixed(1);
-  confidenceEl.textContent = `${pct}% sure${origin ? " " + origin : ""}`;
   const second = answer.probabilities
     .map((p, d) => [p, d]).filter(([, d]) => d !== answer.digit).sort((a, b) => b[0] - a[0])[0][1];
-  statusEl.textContent = unsure
-    ? `Not sure: it could also be a ${second}. Try drawing it bigger or more clearly.`
-    : "Recognised";
-  statusEl.title = "";
-  answer.probabilities.forEach((p, d) => {
-    const b = bars[d];
-    b.li.classList.toggle("winner", d === answer.digit);
-    b.fill.style.width = `${(p * 100).toFixed(1)}%`;
-    b.pct.textContent = `${Math.round(p * 100)}%`;
-    b.li.setAttribute("aria-label", `${d}: ${(p * 100).toFixed(1)} percent`);
-  });
-  seenImg.src = answer.preprocessed;
-  seenImg.hidden = false;
-  seenEmpty.hidden = true;
+  showAnswer(unsure ? "unsure" : "ok", String(answer.digit),
+             `${percent(answer.confidence)} sure${origin ? " " + origin : ""}`,
+             unsure ? `Not sure: it could also be a ${second}. Try drawing it bigger or more clearly.` : "Recognised");
+  showBars(answer.probabilities, answer.digit);
+  showSeen(answer.preprocessed);
 }
 
-setBrush(brush.value);
-repaint();
-showEmpty("Draw a digit");
+function showRefusal(answer, origin) {
+  // No digit: the page says so in place of one; the bars, dimmed, still show what the model leaned to.
+  const several = answer.verdict === "several-digits";
+  const closest = `The closest digit is ${answer.closest_digit}, at ${percent(answer.closest_probability)}`;
+  showAnswer("refused", "", verdictSentence(answer),
+             several ? "Read it as a number instead:" : `${closest}${origin ? " " + origin : ""}.`);
+  toNumber.hidden = !several;
+  showBars(answer.probabilities, null);
+  showSeen(answer.preprocessed);
+}

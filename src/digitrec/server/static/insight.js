@@ -1,7 +1,8 @@
-// digitrec page, part two: the models side by side (GET /api/models, then /api/predict?model=NAME
-// for each, live as you draw) and the view inside the chosen one (/api/explain): the saliency over
-// the 28x28 it saw, each layer's activations, the softmax, and what a tutorial's preprocessing
-// would have handed it. Loaded after app.js, whose request() calls askOthers() and askInside().
+// digitrec page, part four: the models side by side (GET /api/models, then the same request with
+// ?model=NAME for each, live as you draw: a digit or a number) and the view inside the chosen one
+// (/api/explain, one digit only): the saliency over the 28x28 it saw, each layer's activations, the
+// softmax, and what a tutorial's preprocessing would have handed it. Loaded last: app.js's request()
+// calls askOthers() and askInside().
 "use strict";
 
 // ---- models side by side ------------------------------------------------------------------------
@@ -36,26 +37,34 @@ function buildCards() {
   document.getElementById("compare-hint").hidden = models.length > 1;
 }
 
+function cardText(response, answer) {
+  // [what the card shows large, the sentence beside it]: a digit, a number, or why there is none
+  if (!response) return ["", "–"];
+  if (!response.ok) return ["", response.status === 422 ? "no digit found" : answer.detail || `error ${response.status}`];
+  if ("number" in answer) {
+    return answer.number == null ? ["", answer.reason] : [answer.number, `${percent(answer.confidence)} sure`];
+  }
+  return answer.digit == null ? ["", verdictSentence(answer)] : [String(answer.digit), `${percent(answer.confidence)} sure`];
+}
+
 function showCard(name, response, answer) {
   const el = cards.get(name);
   if (!el) return;
-  el.li.dataset.state = !response ? "empty" : response.ok ? "ok" : "error";
   const ok = response && response.ok;
-  const digit = ok && answer.digit != null;  // an answer may be a sentence instead of a digit
-  el.digit.textContent = digit ? String(answer.digit) : "";
-  el.sentence.textContent = !response ? "–" : digit ? `${(answer.confidence * 100).toFixed(1)}% sure`
-    : ok ? (answer.reason || "no digit") : response.status === 422 ? "no digit found"
-    : (answer.detail || `error ${response.status}`);
+  const refused = ok && (answer.digit === null || answer.number === null);
+  el.li.dataset.state = !response ? "empty" : !ok ? "error" : refused ? "refused" : "ok";
+  [el.digit.textContent, el.sentence.textContent] = cardText(response, answer);
+  const probabilities = ok && answer.probabilities;  // a number has none
   [...el.bars.children].forEach((bar, d) => {
-    bar.style.height = ok ? `${Math.max(2, answer.probabilities[d] * 100)}%` : "0";
-    bar.classList.toggle("winner", ok && d === answer.digit);
+    bar.style.height = probabilities ? `${Math.max(2, probabilities[d] * 100)}%` : "0";
+    bar.classList.toggle("winner", Boolean(probabilities) && d === answer.digit);
   });
 }
 
 function askOthers(body, seq, signal) {
   for (const model of models) {
     if (model.name === selected) continue;  // its answer comes with the main request
-    post(apiPath("/api/predict", model.name), body, signal).then(([response, answer]) => {
+    post(apiPath(ENDPOINT[mode], model.name), body, signal).then(([response, answer]) => {
       if (seq >= othersSeq) { othersSeq = seq; showCard(model.name, response, answer); }
     }).catch(() => {});  // aborted by a newer drawing, or the server is gone (the main answer says so)
   }
@@ -77,7 +86,7 @@ function choose(name) {
   if (name === selected) return;
   selected = name;
   showModelInfo();
-  if (last) request(last.body, last.origin);
+  if (last) request(last.body, last.origin, last.frame);
 }
 
 async function loadModels() {
@@ -114,6 +123,10 @@ const CAPTIONS = {
 };
 
 function askInside(body, seq, signal) {
+  if (mode === "number") {
+    showInsideEmpty("The view inside a model looks at one digit: choose One digit above the pad to see it.");
+    return;
+  }
   const extra = tutorialToggle.checked ? {tutorial_preprocessing: "true"} : {};
   inside.dataset.state = inside.dataset.state === "empty" ? "empty" : "pending";
   post(apiPath("/api/explain", selected, extra), body, signal)
@@ -198,19 +211,32 @@ function outputItem(answer) {
   return li;
 }
 
+const SHORT_VERDICTS = {"not-a-digit": "not a digit", "several-digits": "several digits"};
+
+function shortAnswer(answer) {  // "7 (92%)", or "not a digit" for an answer without one
+  if (answer.digit == null) return SHORT_VERDICTS[answer.verdict] || "no digit";
+  return `${answer.digit} (${(answer.confidence * 100).toFixed(0)}%)`;
+}
+
+function insideText(answer) {
+  if (!answer.layers.length) {
+    return "This model file holds no layer activations: export it again with `digitrec export` to see them.";
+  }
+  return answer.digit == null ? `${verdictSentence(answer)}: these views show the model's evidence for the ` +
+    `closest digit, ${answer.closest_digit}.` : "";
+}
+
 function showInside(answer) {
   inside.dataset.state = "ok";
   explained = answer;
-  insideStatus.textContent = answer.layers.length ? ""
-    : "This model file holds no layer activations: export it again with `digitrec export` to see them.";
+  insideStatus.textContent = insideText(answer);
   drawSaliency();
   const naive = answer.tutorial_preprocessing;
   document.getElementById("tutorial-view").hidden = !naive;
   if (naive) {
     document.getElementById("tutorial-seen").src = naive.preprocessed;
-    document.getElementById("tutorial-answer").textContent =
-      `${naive.digit} (${(naive.confidence * 100).toFixed(0)}%)` + (naive.digit === answer.digit ? "" : ", not " +
-      answer.digit);
+    document.getElementById("tutorial-answer").textContent = shortAnswer(naive) +
+      (naive.digit === answer.digit ? "" : `; with digitrec's preprocessing: ${shortAnswer(answer)}`);
   }
   layersEl.textContent = "";
   let convs = 0;
@@ -223,7 +249,7 @@ function showInside(answer) {
 }
 
 saliencyToggle.addEventListener("change", drawSaliency);
-tutorialToggle.addEventListener("change", () => { if (last) request(last.body, last.origin); });
+tutorialToggle.addEventListener("change", () => { if (last) request(last.body, last.origin, last.frame); });
 
 showInsideEmpty("Draw a digit to see inside the model.");
 loadModels();
