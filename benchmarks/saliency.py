@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     recognizer = Recognizer.load(args.model, threads=1)
     images = load_split("test")[0][:args.digits]
-    digits = [p.digit for p in recognizer.classify(images)]
+    digits = [p.closest_digit for p in recognizer.classify(images)]
     print(f"model {recognizer.name}, {len(images)} MNIST test digits; blanking {BLANKED:.0%} of the ink")
     print(f"{'squares':>16} {'model runs':>10} {'on ink':>7} {'lowest':>7} {'changed':>8} {'random':>7} "
           f"{'drop':>6} {'random':>7} {'ms':>6}")

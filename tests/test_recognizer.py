@@ -144,11 +144,13 @@ def test_shipped_onnx_is_the_export_of_the_shipped_checkpoint(recognizer: Recogn
 
 
 def test_shipped_model_accuracy_on_mnist_test_set(recognizer: Recognizer) -> None:
-    """The shipped model scores at least 99.6% on the 10,000 MNIST test images."""
+    """The shipped model's digit is right for at least 99.6% of the 10,000 MNIST test images (its
+    closest digit where it refuses one), and it refuses at most 0.3% of them as not a digit."""
     images, labels = mnist_test()
     predictions = recognizer.predict_batch(images, preprocess=False)
-    accuracy = float(np.mean([p.digit for p in predictions] == labels))
+    accuracy = float(np.mean([p.closest_digit for p in predictions] == labels))
     assert accuracy >= 0.996, f"shipped model: {accuracy:.2%} on the MNIST test set"
+    assert np.mean([not p.is_digit for p in predictions]) <= 0.003
 
 
 def test_realistic_images_beat_the_naive_tutorial_preprocessing(recognizer: Recognizer, monkeypatch) -> None:

@@ -165,5 +165,5 @@ def test_serving_a_missing_model_is_one_clear_error(tmp_path):
     with pytest.raises(DigitrecError, match="nothing: no such model file"):
         create_app(model_path=["shipped", str(tmp_path / "nothing")])
     (tmp_path / "empty-run").mkdir()
-    with pytest.raises(DigitrecError, match="empty-run/best.safetensors: no such model file"):
+    with pytest.raises(DigitrecError, match="empty-run: is a folder without best.safetensors"):
         create_app(model_path=[str(tmp_path / "empty-run")])

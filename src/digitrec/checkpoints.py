@@ -58,7 +58,7 @@ def save(path: str | Path, metadata: dict[str, Any], model_state: dict[str, torc
     return path
 
 
-def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, list[int]]]:
+def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
     """(validated metadata, {tensor name: (dtype, shape)}) from the safetensors header alone (no torch)."""
     path = Path(path)
     size = check_model_file(path)

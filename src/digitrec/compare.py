@@ -98,7 +98,7 @@ def parameter_count(checkpoint: Path) -> int | None:
     if not checkpoint.is_file():
         return None
     _, shapes = read_header(checkpoint)
-    return sum(math.prod(shape) for name, shape in shapes.items()
+    return sum(math.prod(shape) for name, (_, shape) in shapes.items()
                if name.startswith("model.") and not name.endswith(BUFFERS) and isinstance(shape, list))
 
 

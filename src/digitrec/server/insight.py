@@ -80,9 +80,6 @@ def model_specs(specs: Sequence[str]) -> list[tuple[str, str | None]]:
             continue
         path = Path(path_text)
         if path.is_dir():
-            if not (path / RUN_CHECKPOINT).is_file():
-                raise DigitrecError(str(path), f"is a folder without {RUN_CHECKPOINT}",
-                                    "pass a model file, or the folder of a training run", kind="unreadable")
             path = path / RUN_CHECKPOINT
         default = path.parent.name if path.stem in GENERIC_STEMS and path.parent.name else path.stem
         chosen.append((name or default or str(path), str(path)))
@@ -98,7 +95,13 @@ def load_recognizers(specs: Sequence[str], threads: int = 1) -> dict[str, Any]:
     """The Recognizer of each --model value by its name, in order (the first is the default)."""
     from ..recognizer import Recognizer
 
-    return {name: Recognizer.load(path, threads=threads) for name, path in model_specs(specs)}
+    chosen = model_specs(specs)
+    for _, path in chosen:
+        if path is not None and Path(path).name == RUN_CHECKPOINT and Path(path).parent.is_dir() \
+                and not Path(path).exists():
+            raise DigitrecError(str(Path(path).parent), f"is a folder without {RUN_CHECKPOINT}",
+                                "pass a model file, or the folder of a training run", kind="unreadable")
+    return {name: Recognizer.load(path, threads=threads) for name, path in chosen}
 
 
 def model_summary(name: str, recognizer: Any) -> dict[str, Any]:

@@ -1,0 +1,163 @@
+"""Honest answers: calibrated confidence and "not a digit". Oracles for the calibration maths, the
+shipped model's temperature carried from its checkpoint into its ONNX export, evaluate's ECE against
+a direct computation, and the shipped model's judgement: a letter and a scribble are refused by the
+Python API, the CLI and the server, in the JSON contract, and MNIST test digits are not."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digitrec import Recognizer
+from digitrec.calibration import fit_temperature, nll, refusal_threshold
+from digitrec.checkpoints import read_metadata, shipped_checkpoint
+from digitrec.cli.recognize import run_predict
+from digitrec.evaluation import expected_calibration_error
+from digitrec.recognizer import softmax
+from fixtures import encode, mnist_test
+
+
+def drawing(strokes: list[list[tuple[float, float]]], width: int = 18) -> Image.Image:
+    """Black pen strokes (in fractions of the side) on a white 280x280 canvas, like the page's pad."""
+    image = Image.new("L", (280, 280), 255)
+    pen = ImageDraw.Draw(image)
+    for stroke in strokes:
+        pen.line([(280 * x, 280 * y) for x, y in stroke], fill=0, width=width, joint="curve")
+    return image
+
+
+LETTER_K = [[(0.35, 0.15), (0.35, 0.85)], [(0.7, 0.15), (0.36, 0.52)], [(0.45, 0.45), (0.72, 0.85)]]
+SCRIBBLE = [[(0.2 + 0.6 * (t / 40), 0.5 + 0.3 * math.sin(t * 1.9) * math.cos(t * 0.7)) for t in range(41)]]
+NOT_DIGITS = {"letter K": LETTER_K, "scribble": SCRIBBLE}
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer.load()
+
+
+# -- the maths, against oracles -------------------------------------------------------------------
+
+def test_fit_temperature_recovers_the_temperature_labels_were_drawn_at() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (20_000, 10))
+    for true_t in (0.5, 1.0, 2.0):
+        p = softmax(logits / true_t)
+        labels = (p.cumsum(1) > rng.random((len(p), 1))).argmax(1)  # one draw from each row's softmax
+        assert fit_temperature(logits, labels) == pytest.approx(true_t, rel=0.05)
+        assert nll(logits, labels, true_t) < nll(logits, labels, 2 * true_t)
+
+
+def test_expected_calibration_error_by_hand() -> None:
+    # Two bins in use: 0.9 confident (2 images, 1 right: |0.5 - 0.9| = 0.4) and 0.6 (2 images, both
+    # right: |1 - 0.6| = 0.4), each half the images: ECE 0.4.
+    probabilities = np.full((4, 10), 0.0)
+    probabilities[0, 3] = probabilities[1, 3] = 0.9
+    probabilities[2, 5] = probabilities[3, 5] = 0.6
+    probabilities[:, 0] += 1 - probabilities.sum(1)
+    assert expected_calibration_error(probabilities, np.array([3, 4, 5, 5])) == pytest.approx(0.4)
+    assert expected_calibration_error(np.eye(10), np.arange(10)) == pytest.approx(0.0)
+
+
+def test_refusal_threshold_refuses_the_fraction_asked() -> None:
+    rng = np.random.default_rng(1)
+    logits = np.concatenate([rng.normal(0, 2, (10_000, 10)), rng.normal(-3, 2, (10_000, 1))], axis=1)
+    threshold = refusal_threshold(logits, 1.0, 0.01)
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    assert np.mean(e[:, 10] / e.sum(1) >= threshold) == pytest.approx(0.01, abs=0.002)
+
+
+# -- the shipped model's calibration, from checkpoint to export ------------------------------------
+
+def test_the_temperature_travels_from_the_checkpoint_into_the_onnx_export(recognizer: Recognizer) -> None:
+    checkpoint = read_metadata(shipped_checkpoint())
+    t = checkpoint["calibration"]["temperature"]
+    assert recognizer.metadata["calibration"] == checkpoint["calibration"]  # the ONNX file's own metadata
+    assert recognizer.metadata["judgement"] == checkpoint["judgement"]
+    assert recognizer.temperature == t and 0.2 < t < 5
+
+
+def test_confidences_are_the_softmax_of_the_logits_over_the_temperature(recognizer: Recognizer) -> None:
+    images, _ = mnist_test()
+    logits = recognizer.logits(images[:64])
+    expected = softmax(logits[:, :10].astype(np.float64) / recognizer.temperature)
+    predictions = recognizer.predict_batch(images[:64], preprocess=False)
+    np.testing.assert_allclose([p.probabilities for p in predictions], expected, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_evaluate_reports_the_ece_of_a_direct_computation() -> None:
+    from digitrec.evaluation import evaluate_checkpoint
+
+    report, images, labels = evaluate_checkpoint(shipped_checkpoint(), device="cpu")
+    recognizer = Recognizer.load(shipped_checkpoint())  # the checkpoint itself, in torch
+    probabilities = softmax(recognizer.logits(images)[:, :10].astype(np.float64) / report.temperature)
+    assert report.temperature == read_metadata(shipped_checkpoint())["calibration"]["temperature"]
+    assert report.ece == pytest.approx(expected_calibration_error(probabilities, labels), abs=1e-4)
+    assert report.ece <= 0.01  # the calibration target on the MNIST test set
+
+
+# -- the shipped model's judgement ---------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(NOT_DIGITS))
+def test_the_python_api_refuses_what_is_not_a_digit(recognizer: Recognizer, name: str) -> None:
+    answer = recognizer.predict(drawing(NOT_DIGITS[name]))
+    assert answer.verdict == "not-a-digit" and answer.digit is None and answer.confidence is None
+    assert answer.reason and str(answer.closest_digit) in answer.reason
+    assert sum(answer.probabilities) == pytest.approx(1.0)
+
+
+def test_mnist_test_digits_are_not_refused(recognizer: Recognizer) -> None:
+    images, labels = mnist_test()
+    as_given = recognizer.predict_batch(images[:3000], preprocess=False)
+    assert np.mean([not p.is_digit for p in as_given]) <= 0.003
+    # Through the whole preprocessing path too, as a user's image: dark ink on white paper, larger.
+    scans = [Image.fromarray(255 - x).resize((112, 112), Image.BICUBIC) for x in images[3000:3300]]
+    answers = recognizer.predict_batch(scans)
+    assert np.mean([not p.is_digit for p in answers]) <= 0.01
+    assert np.mean([p.digit == y for p, y in zip(answers, labels[3000:3300], strict=True)]) >= 0.98
+
+
+def test_a_clean_digit_is_confident(recognizer: Recognizer) -> None:
+    one = drawing([[(0.46, 0.2), (0.55, 0.13), (0.55, 0.86)]])
+    answer = recognizer.predict(one)
+    assert answer.digit == 1 and answer.confidence >= 0.98
+
+
+def test_the_cli_answers_not_a_digit_in_json_and_exits_0(tmp_path) -> None:
+    drawing(LETTER_K).save(tmp_path / "k.png")
+    drawing([[(0.46, 0.2), (0.55, 0.13), (0.55, 0.86)]]).save(tmp_path / "one.png")
+    # "not a digit" is an answer, not a failure: the process exits 0
+    done = subprocess.run([sys.executable, "-m", "digitrec", "predict", str(tmp_path / "k.png"),
+                           str(tmp_path / "one.png"), "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    refused, digit = (json.loads(line) for line in done.stdout.splitlines())
+    assert refused["verdict"] == "not-a-digit" and refused["digit"] is None and "confidence" not in refused
+    assert set(refused) == {"path", "digit", "verdict", "reason", "closest_digit", "closest_probability",
+                            "probabilities"}
+    assert digit["verdict"] == "digit" and digit["digit"] == 1 and 0.98 <= digit["confidence"] <= 1
+    out = io.StringIO()
+    assert run_predict([str(tmp_path / "k.png")], out=out, err=io.StringIO()) == 0
+    assert "not a digit" in out.getvalue()
+
+
+def test_the_server_answers_not_a_digit(recognizer: Recognizer) -> None:
+    from fastapi.testclient import TestClient
+
+    from digitrec.server.app import create_app
+
+    with TestClient(create_app(recognizer)) as client:
+        for name, strokes in NOT_DIGITS.items():
+            response = client.post("/api/predict", content=encode(drawing(strokes)),
+                                   headers={"Content-Type": "image/png"})
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert body["verdict"] == "not-a-digit" and body["digit"] is None, (name, body)
+            assert body["reason"] and 0 <= body["closest_digit"] <= 9
