@@ -8,6 +8,7 @@ server's resident memory before and after. Bounded in requests and time; loopbac
 
     python benchmarks/load_test.py                      # 6,000 requests, 8 clients, raw PNG bodies
     python benchmarks/load_test.py --form json          # the page's form: JSON with a data URL
+    python benchmarks/load_test.py --endpoint read      # /api/read: 600x200 pads of 3-digit numbers
 """
 
 from __future__ import annotations
@@ -39,13 +40,33 @@ def digit_pngs(count: int, size: int) -> tuple[list[bytes], list[int]]:
     return pngs, [int(y) for y in mnist_test()[1][:count]]
 
 
-def http_request(png: bytes, form: str, port: int) -> bytes:
+def number_pngs(count: int) -> tuple[list[bytes], list[str]]:
+    """`count` 600x200 number-pad PNGs, each three MNIST test digits side by side (dark on white,
+    5x larger, 40 px apart), with their numbers as text."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from PIL import Image
+
+    from fixtures import encode, mnist_test
+
+    images, labels = mnist_test()
+    pngs, numbers = [], []
+    for n in range(count):
+        pad = Image.new("L", (600, 200), 255)
+        for k in range(3):
+            i = 3 * n + k
+            pad.paste(Image.fromarray(255 - images[i]).resize((140, 140), Image.BICUBIC), (40 + 180 * k, 30))
+        pngs.append(encode(pad))
+        numbers.append("".join(str(int(labels[3 * n + k])) for k in range(3)))
+    return pngs, numbers
+
+
+def http_request(png: bytes, form: str, port: int, endpoint: str = "predict") -> bytes:
     if form == "json":
         body = json.dumps({"image": "data:image/png;base64," + base64.b64encode(png).decode()}).encode()
         kind = "application/json"
     else:
         body, kind = png, "image/png"
-    head = (f"POST /api/predict HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: {kind}\r\n"
+    head = (f"POST /api/{endpoint} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: {kind}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n")
     return head.encode() + body
 
@@ -57,7 +78,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return int(lines[0].split()[1]), await reader.readexactly(length)
 
 
-async def _client(port: int, requests: list[bytes], labels: list[int], total: int, concurrency: int,
+async def _client(port: int, requests: list[bytes], labels: list[int | str], total: int, concurrency: int,
                   timeout_s: float) -> dict:
     counter = itertools.count()
     latencies: list[float] = []
@@ -80,7 +101,8 @@ async def _client(port: int, requests: list[bytes], labels: list[int], total: in
                 if status != 200:
                     errors.append(f"request {i}: HTTP {status} {body[:100]!r}")
                     continue
-                correct += json.loads(body)["digit"] == labels[i % len(labels)]
+                answer = json.loads(body)
+                correct += answer.get("digit", answer.get("number")) == labels[i % len(labels)]
         finally:
             writer.close()
 
@@ -90,12 +112,12 @@ async def _client(port: int, requests: list[bytes], labels: list[int], total: in
             "correct": correct, "cpu_seconds": time.process_time() - cpu_start}
 
 
-def client_process(port: int, requests: list[bytes], labels: list[int], total: int, concurrency: int,
+def client_process(port: int, requests: list[bytes], labels: list[int | str], total: int, concurrency: int,
                    timeout_s: float, out: multiprocessing.Queue) -> None:
     out.put(asyncio.run(_client(port, requests, labels, total, concurrency, timeout_s)))
 
 
-def run_client(port: int, requests: list[bytes], labels: list[int], total: int, concurrency: int) -> dict:
+def run_client(port: int, requests: list[bytes], labels: list[int | str], total: int, concurrency: int) -> dict:
     """One client run in its own process, so its CPU use is not the server's."""
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
@@ -184,15 +206,18 @@ def main() -> None:
                         help="raw PNG bodies, or JSON with a data URL as the page sends (default: raw)")
     parser.add_argument("--size", type=int, default=280, help="side of the digit PNGs in pixels (default: 280)")
     parser.add_argument("--images", type=int, default=200, help="distinct digits cycled through (default: 200)")
+    parser.add_argument("--endpoint", choices=("predict", "read"), default="predict",
+                        help="/api/predict with digits, or /api/read with numbers (default: predict)")
     parser.add_argument("--workers", type=int, default=0,
                         help="server processes (default: 0, serve's default of one per CPU core)")
     parser.add_argument("--model", default=None, help="checkpoint to serve (default: the shipped model)")
     args = parser.parse_args()
 
-    pngs, labels = digit_pngs(args.images, args.size)
+    pngs, labels = (digit_pngs(args.images, args.size) if args.endpoint == "predict"
+                    else number_pngs(args.images))
     proc, port = start_server(args.model, args.workers)
     try:
-        requests = [http_request(png, args.form, port) for png in pngs]
+        requests = [http_request(png, args.form, port, args.endpoint) for png in pngs]
         rss_start = rss_mb(proc.pid)
         run_client(port, requests, labels, args.warmup, args.concurrency)
         rss_warm = rss_mb(proc.pid)
@@ -222,8 +247,8 @@ def main() -> None:
 
     total = sum(r["n"] for r in runs)
     processes = args.workers or len(os.sched_getaffinity(0))
-    print(f"\n{args.concurrency} clients, {processes} server process(es), {args.form} "
-          f"{args.size}x{args.size} PNG digits, "
+    what = f"{args.size}x{args.size} PNG digits" if args.endpoint == "predict" else "600x200 PNG numbers"
+    print(f"\n{args.concurrency} clients, {processes} server process(es), /api/{args.endpoint}, {args.form} {what}, "
           f"{args.runs} runs of {args.requests} requests on {os.cpu_count()} cores (medians of runs):")
     print(f"  throughput   {median('rps'):.0f} requests/s")
     print(f"  latency      p50 {median('p50'):.1f} ms, p95 {median('p95'):.1f} ms, p99 {median('p99'):.1f} ms, "

@@ -6,6 +6,9 @@
     `Recognizer.predict_batch`, images/s: the median of --repeats passes after one warm-up pass.
 (b) Latency: `digitrec predict one.png` in a fresh process, start to answer, median of --runs runs
     (one.png: a 280x280 black-on-white drawing). `python -c pass` is timed the same way for scale.
+(c) The same for photo.jpg, a 2000x1500 phone photo of a digit on paper (vignette, side shadow,
+    sensor noise, JPEG).
+(d) Preprocessing alone of the 280x280 drawing and of the photo, in a warm process: median ms.
 """
 
 from __future__ import annotations
@@ -54,6 +57,27 @@ def one_png(folder: Path) -> Path:
     return path
 
 
+def photo_jpg(folder: Path) -> Path:
+    """A 2000x1500 phone photo of a 7 written on paper, as a JPEG."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from fixtures import photo_of_paper, write_on
+
+    path = folder / "photo.jpg"
+    write_on(photo_of_paper((2000, 1500)), 7, 420, (820, 520)).save(path, quality=90)
+    return path
+
+
+def preprocess_ms(recognizer: Recognizer, path: Path, repeats: int = 30) -> float:
+    data = path.read_bytes()
+    recognizer.prepare(data)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        recognizer.prepare(data)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e3
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model to time (default: the shipped model)")
@@ -71,13 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     digitrec = shutil.which("digitrec")
     base = [digitrec] if digitrec else [sys.executable, "-m", "digitrec"]
     with tempfile.TemporaryDirectory() as tmp:
-        path = one_png(Path(tmp))
-        command = base + ["predict", str(path)] + (["--model", args.model] if args.model else [])
-        times = wall_times(command, args.runs)
+        path, photo = one_png(Path(tmp)), photo_jpg(Path(tmp))
         baseline = wall_times([sys.executable, "-c", "pass"], args.runs)
-    print(f"(b) `{' '.join(Path(c).name if i == 0 else c for i, c in enumerate(command[:2]))} one.png` in a "
-          f"fresh process: median {statistics.median(times):.3f} s over {args.runs} runs "
-          f"(min {min(times):.3f}, max {max(times):.3f}); `python -c pass`: median {statistics.median(baseline):.3f} s")
+        for label, name, image in (("b", "one.png", path), ("c", "photo.jpg", photo)):
+            command = base + ["predict", str(image)] + (["--model", args.model] if args.model else [])
+            times = wall_times(command, args.runs)
+            print(f"({label}) `{Path(command[0]).name} {command[1]} {name}` in a fresh process: median "
+                  f"{statistics.median(times):.3f} s over {args.runs} runs (min {min(times):.3f}, max "
+                  f"{max(times):.3f}); `python -c pass`: median {statistics.median(baseline):.3f} s")
+        print(f"(d) preprocessing in a warm process, median of 30: 280x280 drawing "
+              f"{preprocess_ms(recognizer, path):.2f} ms, 2000x1500 photo {preprocess_ms(recognizer, photo):.1f} ms")
     return 0
 
 
