@@ -97,6 +97,16 @@ def test_a_speck_is_not_a_digit(recognizer: Recognizer) -> None:
     assert _read(recognizer, image) == "42"
 
 
+def test_a_neighbours_sliver_at_the_edge_is_not_a_digit_but_a_tight_crops_digit_is(recognizer: Recognizer) -> None:
+    image = number([font_ink(d, 90) for d in (3, 5)], [40])
+    sliver = font_ink(8, 90)
+    sliver = sliver.crop((sliver.width - 12, 25, sliver.width, 80))  # the right end of an 8, half as tall
+    image.paste(Image.new("RGB", sliver.size, (20, 20, 60)), (0, 60), sliver)  # cut by the left edge
+    assert _read(recognizer, image) == "35"
+    tight = image.crop((40, 40, image.width - 40, image.height - 40))  # the 3 and the 5 touch the edges
+    assert _read(recognizer, tight) == "35"
+
+
 def test_leading_zeros_are_kept_and_boxes_are_in_input_pixels(recognizer: Recognizer) -> None:
     glyphs = [font_ink(d, 90) for d in (0, 0, 7)]
     image = number(glyphs, [30, 30])

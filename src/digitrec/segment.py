@@ -17,6 +17,7 @@ from .imageops import label_components
 
 SPECK = 0.03  # a piece with less ink than this fraction of the heaviest one...
 SPECK_HEIGHT = 0.35  # ...and shorter than this fraction of the typical digit is a speck or a dot
+SLIVER_HEIGHT = 0.8  # a piece cut by the left or right edge and shorter than this fraction of the digits
 SHARED = 0.5  # pieces overlapping by this fraction of the narrower one's width are one digit
 WIDE = 1.25  # a group this many times as wide as the typical digit may hold touching digits
 MAX_DIGITS = 12  # more pieces than this is not a number to read
@@ -82,6 +83,18 @@ def _drop_specks(pieces: list[Piece]) -> list[Piece]:
     return [p for p in pieces if p.mass >= SPECK * heaviest or p.box.height >= SPECK_HEIGHT * height]
 
 
+def _drop_edge_slivers(pieces: list[Piece], width: int) -> list[Piece]:
+    """A piece cut by the image's left or right edge and shorter than the digits is a sliver of the
+    neighbouring digit, as one digit's preprocessing judges it; a tight crop's own digit is as tall
+    as the others and stays."""
+    if len(pieces) < 2:
+        return pieces
+    height = _typical_height(pieces)
+    kept = [p for p in pieces
+            if not ((p.box.x0 == 0 or p.box.x1 == width - 1) and p.box.height < SLIVER_HEIGHT * height)]
+    return kept or pieces
+
+
 def _overlap(a: Box, b: Box) -> float:
     """Shared columns as a fraction of the narrower box's width."""
     shared = min(a.x1, b.x1) - max(a.x0, b.x0) + 1
@@ -140,7 +153,7 @@ def segment(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
     labels, pieces = _pieces(ink)
     if not pieces:
         return labels, []
-    pieces = _merge_columns(_drop_specks(pieces))
+    pieces = _drop_edge_slivers(_merge_columns(_drop_specks(pieces)), ink.shape[1])
     pieces.sort(key=lambda p: p.box.x0)
     if len(pieces) > MAX_DIGITS:
         return labels, pieces
