@@ -97,6 +97,13 @@ def test_a_speck_is_not_a_digit(recognizer: Recognizer) -> None:
     assert _read(recognizer, image) == "42"
 
 
+def test_a_dark_dot_between_digits_is_not_a_digit(recognizer: Recognizer) -> None:
+    image = number([font_ink(d, 90) for d in (4, 2)], [60])
+    middle = 40 + font_ink(4, 90).width + 30
+    ImageDraw.Draw(image).ellipse((middle - 8, 100, middle + 8, 116), fill=(20, 20, 60))  # as heavy as a stroke
+    assert _read(recognizer, image) == "42"
+
+
 def test_a_neighbours_sliver_at_the_edge_is_not_a_digit_but_a_tight_crops_digit_is(recognizer: Recognizer) -> None:
     image = number([font_ink(d, 90) for d in (3, 5)], [40])
     sliver = font_ink(8, 90)

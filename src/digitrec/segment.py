@@ -80,7 +80,9 @@ def _typical_height(pieces: list[Piece]) -> float:
 def _drop_specks(pieces: list[Piece]) -> list[Piece]:
     heaviest = max(p.mass for p in pieces)
     height = _typical_height(pieces)
-    return [p for p in pieces if p.mass >= SPECK * heaviest or p.box.height >= SPECK_HEIGHT * height]
+    # Light and short, or small both ways (a dot, however dark): no digit is either.
+    return [p for p in pieces if (p.mass >= SPECK * heaviest or p.box.height >= SPECK_HEIGHT * height)
+            and max(p.box.height, p.box.width) >= SPECK_HEIGHT * height]
 
 
 def _drop_edge_slivers(pieces: list[Piece], width: int) -> list[Piece]:
