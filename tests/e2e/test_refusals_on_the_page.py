@@ -4,6 +4,7 @@ against drawings: a K and a scribble are refused, several digits side by side ar
 number mode, and a plain digit is still a digit. Screenshots go to each test's tmp_path.
 """
 
+# ruff: noqa: F811  (the tests take the imported fixtures by name)
 from __future__ import annotations
 
 import math
@@ -11,8 +12,8 @@ import re
 
 import numpy as np
 import pytest
-from test_browser import STROKES, browser, draw, open_page, server  # noqa: F401  (browser, server: fixtures)
-from test_number_mode import reading, wait_for_reading
+from test_browser import STROKES, browser, draw, server  # noqa: F401  (browser, server: fixtures)
+from test_number_mode import page, reading, wait_for_reading  # noqa: F401  (page: the fixture)
 
 from digitrec.server.encoding import png_data_url
 
@@ -26,16 +27,6 @@ SCRIBBLE = [[(0.2 + 0.6 * (t / 40), 0.5 + 0.3 * math.sin(t * 1.9) * math.cos(t *
 def small(strokes: list, scale: float, dx: float) -> list:
     """`strokes` shrunk by `scale` and moved right by `dx` (fractions of the pad)."""
     return [[(dx + scale * x, 0.5 + scale * (y - 0.5)) for x, y in stroke] for stroke in strokes]
-
-
-@pytest.fixture
-def page(browser, server):  # noqa: F811
-    page = open_page(browser, server, viewport={"width": 1000, "height": 800})
-    page.wait_for_function("document.getElementById('model-info').textContent.startsWith('Model:')")
-    yield page
-    assert page.external_requests == []
-    assert page.console_errors == []
-    page.context.close()
 
 
 def answered(page) -> dict:
