@@ -23,11 +23,12 @@ import sys
 import numpy as np
 
 from digitrec import Recognizer
-from digitrec.calibration import fit_temperature, nll
+from digitrec.calibration import fit_temperature, nll, refusal_threshold
 from digitrec.checkpoints import read_metadata, update_metadata
 from digitrec.data import load_split
 from digitrec.errors import DigitrecError
 from digitrec.evaluation import expected_calibration_error
+from digitrec.judgement import not_a_digit_probability
 from digitrec.recognizer import softmax
 from synth import digits, negatives
 
@@ -56,11 +57,6 @@ def fit_temperature_within(val: tuple[np.ndarray, np.ndarray], real: tuple[np.nd
     return float(min(allowed, key=lambda t: nll(real[0][:, :10], real[1], t)))
 
 
-def not_digit(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e[:, 10] / e.sum(axis=1)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint")
@@ -83,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
               f"ECE at T={t:.3f} {expected_calibration_error(softmax(z[:, :10] / t), y):.2%}")
     judgement = {}
     if val[0].shape[1] == 11:
-        threshold = min(1.0, float(np.quantile(not_digit(val[0]), 1 - MAX_VAL_REFUSED)) + 1e-6)
-        print(f"threshold {threshold:.4f}: refuses {np.mean(not_digit(val[0]) >= threshold):.2%} of validation "
-              f"digits, {np.mean(not_digit(real[0]) >= threshold):.2%} of realistic digits, "
-              f"{np.mean(not_digit(negs) >= threshold):.1%} of the tuning negatives")
+        threshold = refusal_threshold(val[0], t, MAX_VAL_REFUSED)
+        refused = [np.mean(not_a_digit_probability(z) >= threshold) for z in (val[0], real[0], negs)]
+        print(f"threshold {threshold:.4f}: refuses {refused[0]:.2%} of validation digits, {refused[1]:.2%} of "
+              f"realistic digits, {refused[2]:.1%} of the tuning negatives")
         judgement = {"judgement": {"threshold": float(threshold), "false_refusals": MAX_VAL_REFUSED,
                                    "fitted_on": f"MNIST validation ({val_size})"}}
     if args.write:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .judgement import not_a_digit_probability
 from .metadata import TEMPERATURE_RANGE
 
 
@@ -46,9 +47,8 @@ def refusal_threshold(logits: np.ndarray, temperature: float, false_refusals: fl
     model with a not-a-digit output, a probability of "not a digit" at or above it refuses; for a
     10-class model, a calibrated confidence below it does (judgement.Judge)."""
     z = logits.astype(np.float64)
-    if z.shape[1] == 11:
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        scores = e[:, 10] / e.sum(axis=1)
+    scores = not_a_digit_probability(z)
+    if scores is not None:
         return float(min(1.0, np.quantile(scores, 1 - false_refusals) + 1e-6))
     d = z[:, :10] / temperature
     e = np.exp(d - d.max(axis=1, keepdims=True))

@@ -34,6 +34,13 @@ def wrap(model: nn.Module) -> nn.Module:
         return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
+def share_of_count(n: int) -> int:
+    """This rank's part of `n` items cut into `size` contiguous parts that differ by at most one (a
+    batch's images, or the not-a-digit images each global batch adds)."""
+    rank, size = current().rank, current().size
+    return n if size == 1 else n // size + (rank < n % size)
+
+
 def share_of_batch(index: torch.Tensor) -> tuple[torch.Tensor, float]:
     """This rank's part of one global batch of image indices, and the weight of its mean loss.
     The batch is cut into `size` contiguous parts that differ by at most one image; weighting each
@@ -45,17 +52,10 @@ def share_of_batch(index: torch.Tensor) -> tuple[torch.Tensor, float]:
     if size == 1:
         return index, 1.0
     base, extra = divmod(len(index), size)
-    start, count = rank * base + min(rank, extra), base + (rank < extra)
+    start, count = rank * base + min(rank, extra), share_of_count(len(index))
     if count == 0:
         return index[:1], 0.0
     return index[start:start + count], count * size / len(index)
-
-
-def share_of_count(n: int) -> int:
-    """This rank's part of `n` items cut as share_of_batch cuts a batch (the not-a-digit images that
-    each global batch adds)."""
-    rank, size = current().rank, current().size
-    return n if size == 1 else n // size + (rank < n % size)
 
 
 def augmentation_generator(shared: torch.Generator) -> torch.Generator:
