@@ -140,14 +140,22 @@ def open_page(browser, url: str, path: str = "/", **context_options):
     return page
 
 
-@pytest.fixture
-def page(browser, server):
-    page = open_page(browser, server, viewport={"width": 1000, "height": 760})
+@contextmanager
+def checked_page(browser, server, height: int) -> Iterator:
+    """A desktop-sized page with its model loaded; on leaving, it must have made no external request
+    and logged no console error."""
+    page = open_page(browser, server, viewport={"width": 1000, "height": height})
     page.wait_for_function("document.getElementById('model-info').textContent.startsWith('Model:')")
     yield page
     assert page.external_requests == []
     assert page.console_errors == []
     page.context.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    with checked_page(browser, server, 760) as page:
+        yield page
 
 
 def draw(page, strokes, scale: float = 1.0, offset: tuple[float, float] = (0.0, 0.0)) -> None:

@@ -15,6 +15,7 @@ from PIL import Image
 from test_browser import (  # noqa: F401  (browser and server: fixtures)
     STROKES,
     browser,
+    checked_page,
     draw,
     drop_file,
     open_page,
@@ -107,12 +108,8 @@ def assert_reads(shown: dict, number: str, spans: list[tuple[float, float]]) -> 
 
 @pytest.fixture
 def page(browser, server):  # noqa: F811
-    page = open_page(browser, server, viewport={"width": 1000, "height": 800})
-    page.wait_for_function("document.getElementById('model-info').textContent.startsWith('Model:')")
-    yield page
-    assert page.external_requests == []
-    assert page.console_errors == []
-    page.context.close()
+    with checked_page(browser, server, 800) as page:
+        yield page
 
 
 @pytest.mark.parametrize("number", ["42", "307"])
