@@ -74,27 +74,38 @@ def sample(x: np.ndarray) -> np.ndarray:
 
 def label_components(mask: np.ndarray) -> np.ndarray:
     """8-connected component labels (0: background, then 1, 2... in order of each one's first pixel).
-    Each pixel points at itself or an earlier pixel of its blob; each round hooks those pixels to the
-    smallest pointer among the 3x3 neighbours and follows pointers to their ends: a few rounds, not
-    one per pixel of the longest path through a blob. At the end each points at its blob's first."""
+    Works on the rows' runs of ink, not on pixels: runs in adjacent rows that touch (diagonally too)
+    are joined, and the runs' graph is solved by hooking each run to the smallest run it touches and
+    following pointers, a few rounds. A 600x200 number took 6 ms per call as a pixel-pointer version."""
     h, w = mask.shape
-    none = h * w  # background, and a sentinel entry so that background pointers stay put
-    parent = np.append(np.where(mask.ravel(), np.arange(h * w), none), none)
-    inside = np.flatnonzero(mask)
-    p = np.full((h + 2, w + 2), none, parent.dtype)  # the pointers with a border of background
+    edges = np.diff(pad(np.asarray(mask, dtype=np.int8), (0, 0), (1, 1)), axis=1)  # (h, w + 1)
+    rows, starts = np.nonzero(edges == 1)
+    ends = np.nonzero(edges == -1)[1]  # exclusive; runs come in raster order, so they pair up
+    if not len(starts):
+        return np.zeros((h, w), np.int64)
+    # A run in row r touches the runs of row r + 1 that start at most at its end and end at least at its
+    # start (8-connected): a contiguous range of them, found by binary search on raster positions.
+    stride = w + 2
+    start_at, end_at = rows * stride + starts, rows * stride + ends
+    lo = np.searchsorted(end_at, start_at + stride, side="left")
+    hi = np.searchsorted(start_at, end_at + stride, side="right")
+    count = np.maximum(hi - lo, 0)
+    a = np.repeat(np.arange(len(starts)), count)
+    b = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)
+    parent = np.arange(len(starts))
     while True:
-        p[1:-1, 1:-1] = parent[:-1].reshape(h, w)
-        rows = np.minimum(np.minimum(p[:-2], p[1:-1]), p[2:])  # 3x3 minimum as 1x3 of 3x1
-        smallest = np.minimum(np.minimum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:]).ravel()[inside]
-        own = parent[inside]
-        if np.array_equal(smallest, own):
+        low = np.minimum(parent[a], parent[b])
+        if np.array_equal(low, parent[a]) and np.array_equal(low, parent[b]):
             break
-        np.minimum.at(parent, own, smallest)
+        np.minimum.at(parent, parent[a], low)
+        np.minimum.at(parent, parent[b], low)
         while not np.array_equal(jumped := parent[parent], parent):
             parent = jumped
-    first = np.zeros(none + 1, np.int64)
-    first[inside] = parent[inside] == inside  # a component's first pixel points at itself
-    return np.cumsum(first)[parent[:-1]].reshape(h, w) * mask
+    label = np.cumsum(parent == np.arange(len(starts)))[parent]  # roots are each blob's first run
+    # Paint each run's label over its pixels: +label at its start, -label at its end, summed along.
+    flat = np.bincount(rows * w + starts, weights=label, minlength=h * w + 1)
+    flat -= np.bincount(rows * w + ends, weights=label, minlength=h * w + 1)
+    return np.cumsum(flat[:-1]).round().astype(np.int64).reshape(h, w)
 
 
 def morph(x: np.ndarray, radius: int) -> np.ndarray:
