@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .imageops import pad
+
 MAX_SKEW = 0.07  # tan of the largest skew searched: 4 degrees
 SKEW_STEPS = 15  # skews tried first, evenly spaced in -MAX_SKEW..MAX_SKEW, then refined
-SKEW_SAMPLE = 4000  # ink pixels enough to measure the skew
-GAP = 2  # px: gaps this short in a run (JPEG, faint print) do not break it
+SKEW_SAMPLE = 2000  # ink pixels enough to measure the skew
+GAP = 4  # px: gaps this short in a run (JPEG, faint print) do not break it
 MIN_ASPECT = 5  # a line is at least this many times as long as it is thick
 COVERED = 0.7  # a row inked along this fraction of a line's length belongs to its thickness
 
@@ -51,13 +53,13 @@ def skew_of(mask: np.ndarray) -> float:
     if len(ys) < 16:
         return 0.0
     step = max(1, len(ys) // SKEW_SAMPLE)
-    ys, xs = ys[::step], xs[::step] - mask.shape[1] / 2
     margin = int(MAX_SKEW * mask.shape[1]) + 1
+    ys, xs = (ys[::step] + margin).astype(np.float32), (xs[::step] - mask.shape[1] / 2).astype(np.float32)
 
     def best_of(skews: list[float]) -> float:
         """The skew whose rows' ink counts have the largest sum of squares; the first of equals. All
         skews in one bincount: the rows of skew i are numbered from i * rows."""
-        rows = np.rint(ys[None, :] - np.asarray(skews)[:, None] * xs[None, :]).astype(np.intp) + margin
+        rows = np.rint(ys[None, :] - np.asarray(skews, np.float32)[:, None] * xs[None, :]).astype(np.intp)
         size = int(rows.max()) + 1
         counts = np.bincount((rows + size * np.arange(len(skews))[:, None]).ravel(), minlength=size * len(skews))
         scores = np.square(counts.reshape(len(skews), size), dtype=np.float64).sum(axis=1)
@@ -71,13 +73,14 @@ def skew_of(mask: np.ndarray) -> float:
 
 
 def may_hold_lines(mask: np.ndarray, min_length: int) -> bool:
-    """Cheaply, whether some band of rows as tall as a skewed line can be covers at least
-    `min_length` columns: without one there is no horizontal line to look for."""
+    """Cheaply, whether some band of rows as tall as a skewed line covers at least
+    `min_length` columns: without one there is no horizontal line to look for. Every k rows in a
+    row are inside one of the bands of 2k rows starting at multiples of k."""
     h, w = mask.shape
     k = min(h, int(MAX_SKEW * w) + 3)
-    counts = np.concatenate([np.zeros((1, w), np.int32), np.cumsum(mask, axis=0, dtype=np.int32)])
-    covered = (counts[k:] - counts[:-k]) > 0  # (h - k + 1, w): any ink in each band of k rows
-    return bool(covered.sum(axis=1).max() >= min_length)
+    blocks = pad(mask, (0, -h % k), (0, 0)).reshape(-1, k, w).any(axis=1)  # (ceil(h / k), w)
+    bands = blocks[:-1] | blocks[1:] if len(blocks) > 1 else blocks
+    return bool(bands.sum(axis=1).max() >= min_length)
 
 
 def straighten(mask: np.ndarray, skew: float) -> tuple[np.ndarray, np.ndarray]:
@@ -94,29 +97,18 @@ def straighten(mask: np.ndarray, skew: float) -> tuple[np.ndarray, np.ndarray]:
     return out, offset
 
 
-def _closed_rows(mask: np.ndarray, gap: int) -> np.ndarray:
-    """Each row with gaps of up to `gap` px between ink filled (a 1-D closing)."""
-    if gap <= 0:
-        return mask
-    w = mask.shape[1]
-    padded = np.pad(mask, ((0, 0), (gap, gap)))
-    grown = np.zeros_like(padded)
-    for d in range(-gap, gap + 1):
-        grown[:, gap:gap + w] |= padded[:, gap + d:gap + d + w]
-    shrunk = np.ones_like(mask)
-    for d in range(-gap, gap + 1):
-        shrunk &= grown[:, gap + d:gap + d + w]
-    return shrunk | mask
-
-
 def long_runs(mask: np.ndarray, min_length: int, gap: int = GAP) -> list[tuple[int, int, int]]:
-    """(row, start, end) of every horizontal run of at least `min_length` px, small gaps bridged."""
-    closed = _closed_rows(mask, gap)
-    edges = np.diff(np.pad(closed, ((0, 0), (1, 1))).astype(np.int8), axis=1)
-    rows_s, starts = np.nonzero(edges == 1)
-    rows_e, ends = np.nonzero(edges == -1)
+    """(row, start, end) of every horizontal run of at least `min_length` px, runs less than `gap` + 1 px
+    apart in a row joined (the gap's pixels then count toward the length)."""
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    ends = np.nonzero(edges == -1)[1]  # exclusive; runs come in raster order, so they pair up
+    first = np.ones(len(starts), bool)  # whether each run begins a joined run
+    first[1:] = (rows[1:] != rows[:-1]) | (starts[1:] - ends[:-1] > gap)
+    last = np.append(first[1:], True)
+    rows, starts, ends = rows[first], starts[first], ends[last]
     keep = ends - starts >= min_length
-    return list(zip(rows_s[keep].tolist(), starts[keep].tolist(), (ends[keep] - 1).tolist(), strict=True))
+    return list(zip(rows[keep].tolist(), starts[keep].tolist(), (ends[keep] - 1).tolist(), strict=True))
 
 
 def _bands(runs: list[tuple[int, int, int]], axis: int, skew: float) -> list[Line]:
@@ -137,15 +129,18 @@ def _full_thickness(straight: np.ndarray, line: Line) -> Line:
     """The line grown by the rows beside it that are inked along most of its length: a pen's stroke
     is thick there, where a printed line's neighbours are paper. Runs long enough to be found may
     lie only in a stroke's middle rows."""
-    def covered(row: int) -> bool:
-        return 0 <= row < straight.shape[0] and straight[row, line.start:line.end + 1].mean() >= COVERED
-
-    lo, hi = line.lo, line.hi
-    while covered(lo - 1):
-        lo -= 1
-    while covered(hi + 1):
-        hi += 1
-    return Line(line.axis, lo, hi, line.start, line.end, line.skew)
+    lo, hi, reach = line.lo, line.hi, 16
+    while True:  # the coverage of rows within `reach` of the band, widened until the growth stops inside
+        top, bottom = max(0, line.lo - reach), min(straight.shape[0], line.hi + reach + 1)
+        covered = straight[top:bottom, line.start:line.end + 1].mean(axis=1) >= COVERED
+        lo, hi = line.lo - top, line.hi - top
+        while lo > 0 and covered[lo - 1]:
+            lo -= 1
+        while hi < len(covered) - 1 and covered[hi + 1]:
+            hi += 1
+        if (lo > 0 or top == 0) and (hi < len(covered) - 1 or bottom == straight.shape[0]):
+            return Line(line.axis, lo + top, hi + top, line.start, line.end, line.skew)
+        reach *= 4
 
 
 def find_lines(mask: np.ndarray, min_fraction: float) -> tuple[list[Line], dict[int, np.ndarray]]:
