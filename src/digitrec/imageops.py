@@ -79,8 +79,9 @@ def label_components(mask: np.ndarray) -> np.ndarray:
     following pointers, a few rounds. A 600x200 number took 6 ms per call as a pixel-pointer version."""
     h, w = mask.shape
     edges = np.diff(pad(np.asarray(mask, dtype=np.int8), (0, 0), (1, 1)), axis=1)  # (h, w + 1)
-    rows, starts = np.nonzero(edges == 1)
-    ends = np.nonzero(edges == -1)[1]  # exclusive; runs come in raster order, so they pair up
+    # Each row's edges alternate start, end (exclusive): in raster order they pair up.
+    rows, cols = np.nonzero(edges)
+    rows, starts, ends = rows[0::2], cols[0::2], cols[1::2]
     if not len(starts):
         return np.zeros((h, w), np.int64)
     # A run in row r touches the runs of row r + 1 that start at most at its end and end at least at its
