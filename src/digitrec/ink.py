@@ -209,7 +209,7 @@ def ink_of_gray(g: np.ndarray, photo: bool = False) -> np.ndarray | None:
         outside = outside_paper(visible, labels) | soft_regions(ink, visible, labels)
         ink[outside] = 0
         visible &= ~outside
-    ink = remove_lines(ink, visible)
+    ink = remove_lines(ink, visible, smooth > floor / 2)
     contrast = float(box_mean(ink, 1).max())
     if contrast < max(MIN_CONTRAST, NOISE_FACTOR * noise(smooth)):
         return None

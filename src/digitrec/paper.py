@@ -18,7 +18,9 @@ MIN_LINE = 0.4  # a candidate line is at least this fraction of the image long
 THIN = 0.6  # a line at most this fraction of the writing's stroke width is printed, not written
 BEYOND = 0.25  # ...or it runs past the writing by this fraction of the writing's extent on both ends
 FAMILY = 3  # ...or it is one of at least this many parallel lines
-HAIRLINE = 0.03  # with no other writing, a line thinner than this fraction of the image is paper
+GRID_LENGTH = 0.8  # ...or it runs along this fraction of the image across such a family (squared paper)
+HAIRLINE = 0.03  # with no other writing, a line thinner than this fraction of the image is paper;
+EDGE_TO_EDGE = 0.06  # ...or thinner than this, when it runs from edge to edge (a margin line, ruling)
 CORNER = 0.15  # lines meeting within this fraction of the image close a frame (room for rounded corners)
 TIGHT = 0.03  # a cell's divider reaches the cell's top and bottom lines within this fraction
 ALIKE = 2.0  # a rectangle's sides are at most this many times as thick as its top and bottom
@@ -88,15 +90,29 @@ def _is_side(line: Line, at: float, span: tuple[float, float, int, int], corner:
     return left - corner <= at <= right + corner and abs(line.start - top) <= reach and abs(line.end - bottom) <= reach
 
 
-def _families(lines: list[Line]) -> set[int]:
-    """Lines with at least FAMILY - 1 others of their direction, length and thickness: ruling, a grid,
-    a row of cells."""
+def _families(lines: list[Line], shape: tuple[int, int]) -> set[int]:
+    """Lines with at least FAMILY - 1 others of their direction, length and thickness (ruling, a grid,
+    a row of cells), and the grid's lines across them."""
     found = set()
     for i, line in enumerate(lines):
         alike = [other for other in lines if other.axis == line.axis
                  and 0.5 <= other.thickness / line.thickness <= 2 and 0.8 <= other.length / line.length <= 1.25]
         if len(alike) >= FAMILY and line.length >= ASPECT * line.thickness:
             found.add(i)
+    return found | _grid(lines, found, shape)
+
+
+def _grid(lines: list[Line], families: set[int], shape: tuple[int, int]) -> set[int]:
+    """Lines across a family that are printed alike and run the image's length: the other direction of
+    squared paper, whose few lines in a small crop are no family of their own."""
+    found = set()
+    for axis in (0, 1):
+        family = [lines[i].thickness for i in families if lines[i].axis == 1 - axis]
+        if not family:
+            continue
+        printed, along = float(np.median(family)), shape[1] if axis == 0 else shape[0]
+        found |= {i for i, line in enumerate(lines) if line.axis == axis and line.length >= GRID_LENGTH * along
+                  and 0.5 <= line.thickness / printed <= ALIKE}
     return found
 
 
@@ -118,7 +134,9 @@ def _lone_line_is_paper(line: Line, writing: np.ndarray, shape: tuple[int, int],
     width = stroke_width(writing)
     across = shape[0] if line.axis == 0 else shape[1]
     if width == 0:
-        return line.thickness <= HAIRLINE * across
+        along = shape[1] if line.axis == 0 else shape[0]
+        edge_to_edge = line.start <= 2 and line.end >= along - 3
+        return line.thickness <= (EDGE_TO_EDGE if edge_to_edge else HAIRLINE) * across
     if faint or line.thickness <= THIN * width:
         return True
     extent = _extent(_main_writing(writing), line.axis)
@@ -146,14 +164,24 @@ def _without(mask: np.ndarray, bands: list[tuple[np.ndarray, np.ndarray]]) -> np
     return out
 
 
-def remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """`ink` (H, W) float with the paper's lines zeroed; `mask` (H, W) bool says where ink is."""
+def remove_lines(ink: np.ndarray, mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarray:
+    """`ink` (H, W) float with the paper's lines zeroed; `mask` (H, W) bool says where ink is. When the
+    paper is ruled or squared, its fainter lines (a grid's minor lines, whose crossings alone reach the
+    mask) are looked for again in `faint`, a mask at a lower threshold, if given."""
+    out, ruled = _remove_lines(ink, mask)
+    if ruled and faint is not None:
+        out, _ = _remove_lines(out, faint)
+    return out
+
+
+def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(`ink` with the paper's lines in `mask` zeroed, whether some of them were a family)."""
     lines, shifts = find_lines(mask, MIN_LINE)
     if not lines:
-        return ink
+        return ink, False
     bands = [band_pixels(line, mask.shape, shifts, grow=1) for line in lines]
     cores = [_inked(band_pixels(line, mask.shape, shifts), mask) for line in lines]  # the line's own ink
-    frames, families = _frames(lines, shifts, mask.shape), _families(lines)
+    frames, families = _frames(lines, shifts, mask.shape), _families(lines, mask.shape)
     # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
     boxes = frames - families
     paper = frames | families
@@ -179,7 +207,7 @@ def remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if i not in boxes and printed <= FAINT * pen:
             keep |= ink[rows, cols] >= (printed + pen) / 2
         out[rows[~keep], cols[~keep]] = 0
-    return out
+    return out, bool(families)
 
 
 def _crossed(writing: np.ndarray, line: Line, offset: np.ndarray) -> np.ndarray:
