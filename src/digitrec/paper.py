@@ -55,11 +55,12 @@ def _position(line: Line, shift: np.ndarray) -> float:
     return (line.lo + line.hi) / 2 - float(shift[(line.start + line.end) // 2])
 
 
-def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int]) -> set[int]:
+def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int], ruling: set[int]) -> set[int]:
     """Lines that close rectangles: two horizontal lines and the vertical lines between them: at their
     ends (a printed box, its corners perhaps rounded) or along them, reaching both closely (the
     dividers of a form's row of cells). A rectangle needs two sides, or one where the horizontal
-    lines run out of the image."""
+    lines run out of the image. Between two lines of a ruling (`ruling`: families), a side must be as
+    thin as they are: a box is printed alike, where a digit's straight sides are written."""
     corner = max(3.0, CORNER * min(shape))
     tight = max(3.0, TIGHT * min(shape))
     pos = [_position(line, shifts[line.axis]) for line in lines]
@@ -72,7 +73,8 @@ def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, 
                 continue
             span = (pos[a], pos[b], max(lines[a].start, lines[b].start), min(lines[a].end, lines[b].end))
             printed = max(lines[a].thickness, lines[b].thickness)  # a form's lines are printed alike
-            sides = [v for v in vertical if lines[v].thickness <= ALIKE * printed
+            thickest = printed + 1 if a in ruling and b in ruling else ALIKE * printed
+            sides = [v for v in vertical if lines[v].thickness <= thickest
                      and _is_side(lines[v], pos[v], span, corner, tight)]
             runs_out = min(lines[a].start, lines[b].start) <= 1 or max(lines[a].end, lines[b].end) >= shape[1] - 2
             if len(sides) >= 2 or (sides and runs_out):
@@ -181,14 +183,20 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, bool]:
         return ink, False
     bands = [band_pixels(line, mask.shape, shifts, grow=1) for line in lines]
     cores = [_inked(band_pixels(line, mask.shape, shifts), mask) for line in lines]  # the line's own ink
-    frames, families = _frames(lines, shifts, mask.shape), _families(lines, mask.shape)
+    # Each line is judged against the writing without any of the lines, so that two lines of an empty
+    # page do not pass each other off as writing.
+    writing = _without(mask, bands)
+    # The straight part of a stroke (the side of a 0, a 1) runs on into the writing at both ends; a
+    # printed line ends at the paper's edge, at another line, or in the clear.
+    printed = [i for i, line in enumerate(lines) if not _continued(line, writing, shifts)]
+    families = {printed[i] for i in _families([lines[i] for i in printed], mask.shape)}
+    frames = _frames(lines, shifts, mask.shape, families)
     # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
     boxes = frames - families
     paper = frames | families
-    # Each remaining line is judged against the writing without any of the lines, so that two lines of
-    # an empty page do not pass each other off as writing.
-    writing = _without(mask, bands)
     for i, line in enumerate(lines):
+        if i not in printed:
+            continue
         alone = writing
         faint = _strength(ink, cores[i]) <= FAINT * _strength(ink, alone)
         long = line.length >= (MIN_ASPECT if faint else ASPECT) * line.thickness  # a pale line may be short
@@ -208,6 +216,23 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, bool]:
             keep |= ink[rows, cols] >= (printed + pen) / 2
         out[rows[~keep], cols[~keep]] = 0
     return out, bool(families)
+
+
+def _continued(line: Line, writing: np.ndarray, shifts: dict[int, np.ndarray]) -> bool:
+    """Whether writing lies just beyond both ends of a line, within its band's rows (CROSSING px wider)
+    and as far along as the line is thick. A line reaching that close to the image's edge ends there."""
+    w = writing if line.axis == 0 else writing.T
+    h, width = w.shape
+    reach = max(2, line.thickness)
+
+    def inked(cols: np.ndarray) -> bool:
+        if cols[0] < 0 or cols[-1] >= width:
+            return False
+        rows = np.arange(line.lo - CROSSING, line.hi + CROSSING + 1)[:, None] - shifts[line.axis][cols][None, :]
+        inside = (rows >= 0) & (rows < h)
+        return bool(w[rows[inside], np.broadcast_to(cols, rows.shape)[inside]].any())
+
+    return inked(np.arange(line.start - reach, line.start)) and inked(np.arange(line.end + 1, line.end + 1 + reach))
 
 
 def _crossed(writing: np.ndarray, line: Line, offset: np.ndarray) -> np.ndarray:
