@@ -40,11 +40,33 @@ def test_each_condition_is_read(recognizer: Recognizer, condition: str) -> None:
     pytest.param(lambda: ruled_page(), id="ruled"), pytest.param(lambda: ruled_page(margin=None), id="ruled-no-margin"),
     pytest.param(lambda: squared_page(), id="squared"), pytest.param(lambda: photo_of_paper(), id="photo-of-paper"),
     pytest.param(lambda: photo_of_paper(seed=1).convert("L"), id="grey-photo"),
+    pytest.param(lambda: _graph_paper(), id="graph-paper-faint-minor-lines"),
+    pytest.param(lambda: _margin_strip(), id="thick-margin-edge-to-edge"),
 ])
 def test_empty_pages_have_no_digit(page) -> None:
     with pytest.raises(DigitrecError, match="no digit found") as info:
         to_mnist(encode(page(), "JPEG" if page().width > 1000 else "PNG"), name="page")
     assert info.value.kind == "no-digit"
+
+
+def _graph_paper(size: tuple[int, int] = (320, 125)) -> Image.Image:
+    """Graph paper: a darker line every 5 squares, the faint minor lines between reaching the ink mask
+    only where they cross."""
+    page = Image.new("RGB", size, (247, 248, 246))
+    draw = ImageDraw.Draw(page)
+    major, minor = (150, 160, 160), (214, 220, 220)
+    for i, x in enumerate(range(4, size[0], 25)):
+        draw.line([(x, 0), (x, size[1])], fill=major if i % 5 == 0 else minor, width=2 if i % 5 == 0 else 1)
+    for i, y in enumerate(range(4, size[1], 25)):
+        draw.line([(0, y), (size[0], y)], fill=major if i % 5 == 3 else minor, width=2 if i % 5 == 3 else 1)
+    return page
+
+
+def _margin_strip() -> Image.Image:
+    """A small crop of a notebook's margin: one red line, 4% of the image thick, top to bottom."""
+    page = ruled_page((160, 160), spacing=100, margin=None)
+    ImageDraw.Draw(page).line([(100, 0), (104, 159)], fill=(215, 80, 80), width=6)
+    return page
 
 
 def _boxed(page: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:

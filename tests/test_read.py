@@ -91,6 +91,17 @@ def test_on_ruled_paper(recognizer: Recognizer) -> None:
     assert _read(recognizer, number([font_ink(d, 80) for d in (7, 3, 8)], [30, 30], page=page)) == "738"
 
 
+def test_zeros_between_ruling_lines(recognizer: Recognizer) -> None:
+    """The straight sides of 0s that reach from one ruling line to the next are no printed box."""
+    image = Image.new("RGB", (105, 71), (250, 250, 248))
+    draw = ImageDraw.Draw(image)
+    for y in (11, 27, 43, 59):  # a 0 reaches from the first line to the third
+        draw.line([(0, y), (105, y)], fill=(150, 180, 225), width=2)
+    for x, glyph in ((15, pen_digit("0", 30, pen=4)), (47, pen_digit("0", 30, pen=4)), (79, font_ink(8, 33))):
+        image.paste(Image.new("RGB", glyph.size, (20, 20, 30)), (x, 12), glyph)
+    assert _read(recognizer, image) == "008"
+
+
 def test_a_speck_is_not_a_digit(recognizer: Recognizer) -> None:
     image = number([font_ink(d, 90) for d in (4, 2)], [40])
     ImageDraw.Draw(image).ellipse((image.width - 30, 20, image.width - 25, 25), fill=(20, 20, 60))
