@@ -87,6 +87,18 @@ def test_box_and_ruling_are_gone_from_what_the_model_sees(digit: int) -> None:
     assert (seen[frame].astype(int) - expected[frame]).max() < 60  # no frame left around the digit
 
 
+def test_a_comb_of_cells_is_gone_from_what_the_model_sees() -> None:
+    """A form's comb: a baseline with short ticks between the cells, the digit written in one cell."""
+    page = Image.new("RGB", (150, 130), (250, 249, 244))
+    draw = ImageDraw.Draw(page)
+    draw.line([(0, 108), (150, 108)], fill=(40, 40, 40), width=4)
+    for x in (8, 78, 146):
+        draw.line([(x, 78), (x, 108)], fill=(40, 40, 40), width=3)
+    plain = write_on(Image.new("RGB", (150, 130), (250, 249, 244)), 2, 70, (28, 22))
+    expected, seen = to_mnist(encode(plain)), to_mnist(encode(write_on(page, 2, 70, (28, 22))))
+    assert np.abs(seen.astype(float) - expected.astype(float)).mean() < 12
+
+
 def test_a_small_digit_in_a_big_photo_is_found(recognizer: Recognizer) -> None:
     photo = write_on(photo_of_paper(seed=2), 3, 180, (900, 600), colour=(40, 40, 45))
     assert recognizer.predict(encode(photo, "JPEG", quality=85)).digit == 3

@@ -26,7 +26,9 @@ TIGHT = 0.03  # a cell's divider reaches the cell's top and bottom lines within 
 ALIKE = 2.0  # a rectangle's sides are at most this many times as thick as its top and bottom
 ASPECT = 10  # a line on its own is this many times as long as it is thick; a pen's stroke rarely is
 FAINT = 0.6  # a line at most this fraction of the writing's ink strength is printed (pale ruling)
-MAIN = 0.2  # pieces of writing with this fraction of the largest piece's ink count for its extent
+MAIN = 0.2  # pieces of writing with this fraction of the largest piece's ink count for its extent,
+TICK = 0.5  # ...but not those touching the line with less than this fraction (a comb's ticks), which
+SHORT = 0.6  # ...are also removed when shorter than this fraction of the largest piece, and thin
 SOFT = 0.06  # edges changing by less than this fraction of the region's peak ink per px are shading,
 SHADE = 0.35  # ...when the region is no darker than this against the paper
 CROSSING = 2  # px: a stroke with ink this close on both sides of a removed line crosses it
@@ -130,9 +132,11 @@ def _inked(pixels: tuple[np.ndarray, np.ndarray], mask: np.ndarray) -> tuple[np.
     return pixels[0][inked], pixels[1][inked]
 
 
-def _lone_line_is_paper(line: Line, writing: np.ndarray, shape: tuple[int, int], faint: bool) -> bool:
+def _lone_line_is_paper(line: Line, writing: np.ndarray, shape: tuple[int, int], faint: bool,
+                        beside: tuple[np.ndarray, np.ndarray]) -> bool:
     """A line on its own is paper when it is fainter or thinner than the writing, or runs well past it
-    on both ends; with no writing at all, when it is a hairline."""
+    on both ends; with no writing at all, when it is a hairline. `beside`: the pixels along the line's
+    band, where a form's ticks hang off it."""
     width = stroke_width(writing)
     across = shape[0] if line.axis == 0 else shape[1]
     if width == 0:
@@ -141,22 +145,27 @@ def _lone_line_is_paper(line: Line, writing: np.ndarray, shape: tuple[int, int],
         return line.thickness <= (EDGE_TO_EDGE if edge_to_edge else HAIRLINE) * across
     if faint or line.thickness <= THIN * width:
         return True
-    extent = _extent(_main_writing(writing), line.axis)
+    extent = _extent(_main_writing(writing, beside), line.axis)
     if extent is None:
         return False
     margin = BEYOND * (extent[1] - extent[0] + 1)
     return line.start <= extent[0] - margin and line.end >= extent[1] + margin
 
 
-def _main_writing(writing: np.ndarray) -> np.ndarray:
+def _main_writing(writing: np.ndarray, beside: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The writing's substantial pieces: its largest and those with at least MAIN of its ink. Small
-    pieces (a form's ticks, a printed label, specks) do not stretch the writing's extent."""
+    pieces (a printed label, specks) do not stretch the writing's extent, nor do pieces under TICK of
+    the largest that touch `beside` (the ticks of a form's comb of cells hang off its baseline)."""
     labels = label_components(writing)
     if labels.max() <= 1:
         return writing
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
-    return np.isin(labels, np.flatnonzero(sizes >= MAIN * sizes.max()))
+    keep = sizes >= MAIN * sizes.max()
+    touching = np.zeros(len(sizes), bool)
+    touching[labels[beside]] = True
+    keep &= ~(touching & (sizes < TICK * sizes.max()))
+    return np.isin(labels, np.flatnonzero(keep))
 
 
 def _without(mask: np.ndarray, bands: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -194,14 +203,16 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, bool]:
     # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
     boxes = frames - families
     paper = frames | families
+    lone = []  # (line, the pixels beside its band) of each paper line standing alone
     for i, line in enumerate(lines):
-        if i not in printed:
+        if i not in printed or i in paper:
             continue
-        alone = writing
-        faint = _strength(ink, cores[i]) <= FAINT * _strength(ink, alone)
+        faint = _strength(ink, cores[i]) <= FAINT * _strength(ink, writing)
         long = line.length >= (MIN_ASPECT if faint else ASPECT) * line.thickness  # a pale line may be short
-        if i not in paper and long and _lone_line_is_paper(line, alone, mask.shape, faint):
+        beside = band_pixels(line, mask.shape, shifts, grow=CROSSING)
+        if long and _lone_line_is_paper(line, writing, mask.shape, faint, beside):
             paper.add(i)
+            lone.append((line, beside))
     writing = _without(mask, [bands[i] for i in paper])
     out = ink.copy()
     pen = _strength(ink, writing)
@@ -215,7 +226,34 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, bool]:
         if i not in boxes and printed <= FAINT * pen:
             keep |= ink[rows, cols] >= (printed + pen) / 2
         out[rows[~keep], cols[~keep]] = 0
+    if lone:
+        out[_ticks(writing, lone)] = 0
     return out, bool(families)
+
+
+def _ticks(writing: np.ndarray, lone: list[tuple[Line, tuple[np.ndarray, np.ndarray]]]) -> np.ndarray:
+    """The ticks of a comb of cells: pieces of writing touching a lone paper line (`lone`: each line and
+    the pixels beside its band) that are thin across it and short beside the largest piece."""
+    labels = label_components(writing)
+    count = int(labels.max())
+    if count <= 1:
+        return np.zeros_like(writing)
+    ys, xs = np.nonzero(labels)
+    which = labels[ys, xs]
+    extents = []  # per axis of a line: each piece's extent across it, then along it
+    for coords, size in ((ys, writing.shape[0]), (xs, writing.shape[1])):
+        lo, hi = np.full(count + 1, size), np.full(count + 1, -1)
+        np.minimum.at(lo, which, coords)
+        np.maximum.at(hi, which, coords)
+        extents.append(hi - lo + 1)
+    sizes = np.bincount(which, minlength=count + 1)
+    big = int(np.argmax(sizes))
+    ticks = []
+    for line, beside in lone:
+        across, along = extents if line.axis == 0 else extents[::-1]
+        ticks += [t for t in np.unique(labels[beside]).tolist() if t and sizes[t] < TICK * sizes[big]
+                  and across[t] < SHORT * across[big] and across[t] >= 3 * along[t]]
+    return np.isin(labels, ticks)
 
 
 def _continued(line: Line, writing: np.ndarray, shifts: dict[int, np.ndarray]) -> bool:
