@@ -109,6 +109,21 @@ def label_components(mask: np.ndarray) -> np.ndarray:
     return np.cumsum(flat[:-1]).round().astype(np.int64).reshape(h, w)
 
 
+def component_boxes(labels: np.ndarray) -> np.ndarray:
+    """(count + 1, 4): rows y0, y1 and columns x0, x1 (inclusive) of each label's pixels; row 0 (the
+    background) and labels without pixels hold y0 > y1."""
+    count = int(labels.max(initial=0))
+    ys, xs = np.nonzero(labels)
+    which = labels[ys, xs]
+    boxes = np.empty((count + 1, 4), np.int64)
+    boxes[:, 0::2] = np.iinfo(np.int64).max
+    boxes[:, 1::2] = -1
+    for k, coords in ((0, ys), (2, xs)):
+        np.minimum.at(boxes[:, k], which, coords)
+        np.maximum.at(boxes[:, k + 1], which, coords)
+    return boxes
+
+
 def morph(x: np.ndarray, radius: int) -> np.ndarray:
     """Grow (radius > 0) or shrink (radius < 0) bright strokes by |radius| px, alternating 3x3 square
     and cross steps so that the result is close to isotropic."""

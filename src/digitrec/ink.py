@@ -247,7 +247,7 @@ def find_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> Ink |
     """The ink map of a decoded image, or None when it holds no ink (blank, uniform, pure noise).
     `work_side`: the longest side it is analysed at (reading a number wants more than one digit)."""
     g, factor = gray_of(image, name, work_side)
-    ink = ink_of_gray(g, photo=max(image.size) > WORK_SIDE)
+    ink = ink_of_gray(g, photo=image.width * image.height > WORK_SIDE**2)
     if ink is None or not ink.any():
         return None
     return Ink(ink, factor, denoise_radius(g.shape))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .imageops import label_components
+from .imageops import component_boxes, label_components
 from .lines import MIN_ASPECT, Line, band_pixels, find_lines
 
 MIN_LINE = 0.4  # a candidate line is at least this fraction of the image long
@@ -238,15 +238,10 @@ def _ticks(writing: np.ndarray, lone: list[tuple[Line, tuple[np.ndarray, np.ndar
     count = int(labels.max())
     if count <= 1:
         return np.zeros_like(writing)
-    ys, xs = np.nonzero(labels)
-    which = labels[ys, xs]
-    extents = []  # per axis of a line: each piece's extent across it, then along it
-    for coords, size in ((ys, writing.shape[0]), (xs, writing.shape[1])):
-        lo, hi = np.full(count + 1, size), np.full(count + 1, -1)
-        np.minimum.at(lo, which, coords)
-        np.maximum.at(hi, which, coords)
-        extents.append(hi - lo + 1)
-    sizes = np.bincount(which, minlength=count + 1)
+    boxes = component_boxes(labels)
+    extents = [boxes[:, 1] - boxes[:, 0] + 1, boxes[:, 3] - boxes[:, 2] + 1]  # heights, widths
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    sizes[0] = 0
     big = int(np.argmax(sizes))
     ticks = []
     for line, beside in lone:

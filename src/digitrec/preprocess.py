@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import DigitrecError
-from .imageops import label_components, morph, pad
+from .imageops import component_boxes, label_components, morph, pad
 from .images import ImageSource, check_finite, describe, load_image
 from .ink import find_ink, wide_scale
 
@@ -140,10 +140,8 @@ def _select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     mass = np.bincount(labels.ravel(), weights=cells.ravel())
     if len(mass) <= 2:
         return ink, False
-    boxes = {}
-    for label in range(1, len(mass)):
-        rows, cols = np.nonzero(labels == label)
-        boxes[label] = (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()))
+    boxes = dict(enumerate(map(tuple, component_boxes(labels).tolist())))
+    del boxes[0]
     gh, gw = labels.shape
     # Ink along the image's edge is more often a neighbour's sliver, the paper's edge or a shadow than
     # the digit: it counts for less when choosing the digit (a tight crop's digit still wins, alone).

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .imageops import label_components
+from .imageops import component_boxes, label_components
 
 SPECK = 0.03  # a piece with less ink than this fraction of the heaviest one...
 SPECK_HEIGHT = 0.35  # ...and shorter than this fraction of the typical digit is a speck or a dot
@@ -59,16 +59,8 @@ def _pieces(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
     labels = label_components(ink > 0)
     count = int(labels.max())
     mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)
-    pieces = []
-    ys, xs = np.nonzero(labels)
-    which = labels[ys, xs]
-    for label in range(1, count + 1):
-        sel = which == label
-        if sel.any():
-            py, px = ys[sel], xs[sel]
-            pieces.append(Piece(Box(int(py.min()), int(py.max()), int(px.min()), int(px.max())), {label},
-                                float(mass[label]), []))
-    return labels, pieces
+    boxes = component_boxes(labels).tolist()
+    return labels, [Piece(Box(*boxes[label]), {label}, float(mass[label]), []) for label in range(1, count + 1)]
 
 
 def _typical_height(pieces: list[Piece]) -> float:
