@@ -193,7 +193,7 @@ def raw_ink(g: np.ndarray, blocks: int = BLOCKS) -> np.ndarray:
 
 def ink_of_gray(g: np.ndarray, photo: bool = False) -> np.ndarray | None:
     """Ink in 0..1 per pixel (0: paper) of a gray image, the paper's own lines removed, or None when
-    there is no ink to speak of. A `photo` (an image reduced for analysis: a photo or a big scan)
+    there is no ink to speak of. A `photo` (an image of more than WORK_SIDE² pixels: a photo or a big scan)
     also loses what lies outside the paper and its soft shading, and its lighting is followed on a
     finer grid: its writing is small beside the frame, and shadows change within a fraction of it."""
     blocks = 2 * BLOCKS if photo else BLOCKS
