@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageChops
 
+from .backdrop import outside_paper, soft_regions
 from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample
 from .images import check_finite
-from .paper import outside_paper, remove_lines, soft_regions
+from .paper import remove_lines
 
 WORK_SIDE = 512  # px: larger images are box-averaged down to this longest side before analysis
 TILE_SIDE = 1024  # px: big images are converted and reduced in tiles of about this side (1 M pixels)

@@ -1,0 +1,60 @@
+"""What lies outside the paper in a photo: a desk or the paper's edge along the border, and the soft
+shading of shadows and vignettes. Neither is writing; `ink` removes both before the paper's lines."""
+
+from __future__ import annotations
+
+import numpy as np
+
+SOFT = 0.06  # edges changing by less than this fraction of the region's peak ink per px are shading,
+SHADE = 0.35  # ...when the region is no darker than this against the paper
+# A region touching the border and running along this fraction of the image, filling this fraction of
+# its bounding box, is not writing; it is removed when at least MIN_REST of the image holds other ink.
+SOLID_BORDER, SOLID_FILL, MIN_REST = 0.5, 0.7, 0.0005
+
+
+def outside_paper(mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Solid regions along the image's border: a desk, the paper's edge or a deep shadow in a photo,
+    not writing. Returns their mask; nothing when they would be all the ink there is (a thick
+    stroke of a tightly cropped digit touches the border too). `labels`: the mask's components."""
+    out = np.zeros_like(mask)
+    if not labels.any():
+        return out
+    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    touching = np.bincount(border, minlength=int(labels.max()) + 1)
+    touching[0] = 0
+    for label in np.flatnonzero(touching):
+        region = labels == label
+        rows, cols = np.flatnonzero(region.any(1)), np.flatnonzero(region.any(0))
+        height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+        long = max(height / mask.shape[0], width / mask.shape[1]) >= SOLID_BORDER
+        if long and region.sum() >= SOLID_FILL * height * width:
+            out |= region
+    rest = mask & ~out
+    return out if rest.sum() >= MIN_REST * mask.size else np.zeros_like(mask)
+
+
+def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Faint regions of `mask` whose edges are soft: shading, a shadow or a vignette, not writing.
+    Ink falls off within a pixel or two of a stroke's edge; a shadow's darkness fades over tens of
+    pixels. Sharpness: the mean change of ink per px across a region's edge, over its peak.
+    `labels`: the mask's components."""
+    count = int(labels.max())
+    if not count:
+        return np.zeros_like(mask)
+    grad = np.zeros_like(ink)
+    grad[:-1] += np.abs(np.diff(ink, axis=0))
+    grad[:, :-1] += np.abs(np.diff(ink, axis=1))
+    inner = mask.copy()  # the mask eroded by one pixel: its edge is what remains
+    inner[1:] &= mask[:-1]
+    inner[:-1] &= mask[1:]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    edge = mask & ~inner
+    edge_sum = np.bincount(labels[edge], weights=grad[edge], minlength=count + 1)
+    edge_len = np.bincount(labels[edge], minlength=count + 1)
+    peak = np.zeros(count + 1)
+    np.maximum.at(peak, labels[mask], ink[mask])
+    sharpness = edge_sum / np.maximum(edge_len, 1) / np.maximum(peak, 1e-6)
+    soft = np.flatnonzero((sharpness < SOFT) & (peak < SHADE))  # an upscaled digit is soft, but dark
+    soft = soft[soft > 0]
+    return np.isin(labels, soft) if soft.size else np.zeros_like(mask)

@@ -1,0 +1,83 @@
+"""The printed structure among a page's long straight lines: the rectangles of boxes and form cells,
+the families of ruling and grids, and a grid's lines across its family. `paper` removes them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .lines import Line
+
+ASPECT = 10  # a line of a family (or one on its own) is this many times as long as it is thick; a pen's rarely is
+FAMILY = 3  # at least this many parallel lines alike in length and thickness are a family: ruling, a grid
+GRID_LENGTH = 0.8  # a line across a family running this fraction of the image is its grid (squared paper)
+CORNER = 0.15  # lines meeting within this fraction of the image close a frame (room for rounded corners)
+TIGHT = 0.03  # a cell's divider reaches the cell's top and bottom lines within this fraction
+ALIKE = 2.0  # a rectangle's sides are at most this many times as thick as its top and bottom
+
+
+def position(line: Line, shift: np.ndarray) -> float:
+    """Where a line lies across its direction, in image coordinates (a horizontal line's row)."""
+    return (line.lo + line.hi) / 2 - float(shift[(line.start + line.end) // 2])
+
+
+def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int], ruling: set[int]) -> set[int]:
+    """Lines that close rectangles: two horizontal lines and the vertical lines between them: at their
+    ends (a printed box, its corners perhaps rounded) or along them, reaching both closely (the
+    dividers of a form's row of cells). A rectangle needs two sides, or one where the horizontal
+    lines run out of the image. Between two lines of a ruling (`ruling`: families), a side must be as
+    thin as they are: a box is printed alike, where a digit's straight sides are written."""
+    corner = max(3.0, CORNER * min(shape))
+    tight = max(3.0, TIGHT * min(shape))
+    pos = [position(line, shifts[line.axis]) for line in lines]
+    horizontal = [i for i, line in enumerate(lines) if line.axis == 0]
+    vertical = [i for i, line in enumerate(lines) if line.axis == 1]
+    found: set[int] = set()
+    for a in horizontal:
+        for b in horizontal:
+            if pos[b] - pos[a] < 2 * corner:
+                continue
+            span = (pos[a], pos[b], max(lines[a].start, lines[b].start), min(lines[a].end, lines[b].end))
+            printed = max(lines[a].thickness, lines[b].thickness)  # a form's lines are printed alike
+            thickest = printed + 1 if a in ruling and b in ruling else ALIKE * printed
+            sides = [v for v in vertical if lines[v].thickness <= thickest
+                     and _is_side(lines[v], pos[v], span, corner, tight)]
+            runs_out = min(lines[a].start, lines[b].start) <= 1 or max(lines[a].end, lines[b].end) >= shape[1] - 2
+            if len(sides) >= 2 or (sides and runs_out):
+                found |= {a, b, *sides}
+    return found
+
+
+def _is_side(line: Line, at: float, span: tuple[float, float, int, int], corner: float, tight: float) -> bool:
+    """Whether a vertical line at column `at` joins a rectangle's top and bottom (rows span[0], span[1],
+    columns span[2]..span[3]): near an end of them it may fall short by a rounded corner; between them
+    it must reach both."""
+    top, bottom, left, right = span
+    at_end = min(abs(at - left), abs(at - right)) <= corner
+    reach = corner if at_end else tight + line.thickness
+    return left - corner <= at <= right + corner and abs(line.start - top) <= reach and abs(line.end - bottom) <= reach
+
+
+def families(lines: list[Line], shape: tuple[int, int]) -> set[int]:
+    """Lines with at least FAMILY - 1 others of their direction, length and thickness (ruling, a grid,
+    a row of cells), and the grid's lines across them."""
+    found = set()
+    for i, line in enumerate(lines):
+        alike = [other for other in lines if other.axis == line.axis
+                 and 0.5 <= other.thickness / line.thickness <= 2 and 0.8 <= other.length / line.length <= 1.25]
+        if len(alike) >= FAMILY and line.length >= ASPECT * line.thickness:
+            found.add(i)
+    return found | grid(lines, found, shape)
+
+
+def grid(lines: list[Line], families: set[int], shape: tuple[int, int]) -> set[int]:
+    """Lines across a family that are printed alike and run the image's length: the other direction of
+    squared paper, whose few lines in a small crop are no family of their own."""
+    found = set()
+    for axis in (0, 1):
+        family = [lines[i].thickness for i in families if lines[i].axis == 1 - axis]
+        if not family:
+            continue
+        printed, along = float(np.median(family)), shape[1] if axis == 0 else shape[0]
+        found |= {i for i, line in enumerate(lines) if line.axis == axis and line.length >= GRID_LENGTH * along
+                  and 0.5 <= line.thickness / printed <= ALIKE}
+    return found
