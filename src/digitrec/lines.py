@@ -76,10 +76,11 @@ def skew_of(mask: np.ndarray) -> float:
 def may_hold_lines(mask: np.ndarray, min_length: int) -> bool:
     """Cheaply, whether some band of rows as tall as a skewed line is inked along a run of at least
     `min_length` columns: without one there is no horizontal line to look for (a row of digits covers
-    as many columns, but with gaps). Every k rows in a row are inside one of the bands of 2k rows
-    starting at multiples of k."""
+    as many columns, but with gaps). Along any `min_length` columns a skewed line's rows drift by
+    less than k; every k rows in a row are inside one of the bands of 2k rows starting at multiples
+    of k."""
     h, w = mask.shape
-    k = min(h, int(MAX_SKEW * w) + 3)
+    k = min(h, int(MAX_SKEW * min_length) + 2)
     blocks = pad(mask, (0, -h % k), (0, 0)).reshape(-1, k, w).any(axis=1)  # (ceil(h / k), w)
     bands = blocks[:-1] | blocks[1:] if len(blocks) > 1 else blocks
     return bool(long_runs(bands, min_length))
