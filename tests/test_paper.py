@@ -99,6 +99,13 @@ def test_a_comb_of_cells_is_gone_from_what_the_model_sees() -> None:
     assert np.abs(seen.astype(float) - expected.astype(float)).mean() < 12
 
 
+def test_the_desk_beyond_the_papers_edge_is_not_ink(recognizer: Recognizer) -> None:
+    """A phone photo (the synthetic set's 9th pencil photo of seed 0) whose top strip is a textured desk
+    beyond the paper's skewed edge, and a small, faint pencil 8 far below it: the edge is no digit."""
+    sample = digits(9, seed=0, categories=["pencil-photo"])[8]
+    assert sample.label == "8" and recognizer.predict(sample.data).digit == 8
+
+
 def test_a_small_digit_in_a_big_photo_is_found(recognizer: Recognizer) -> None:
     photo = write_on(photo_of_paper(seed=2), 3, 180, (900, 600), colour=(40, 40, 45))
     assert recognizer.predict(encode(photo, "JPEG", quality=85)).digit == 3

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .lines import find_lines
+
 SOFT = 0.06  # edges changing by less than this fraction of the region's peak ink per px are shading,
 SHADE = 0.35  # ...when the region is no darker than this against the paper
 # A region touching the border and running along this fraction of the image, filling this fraction of
 # its bounding box, is not writing; it is removed when at least MIN_REST of the image holds other ink.
 SOLID_BORDER, SOLID_FILL, MIN_REST = 0.5, 0.7, 0.0005
+# The paper's edge: a straight line across the whole image within this fraction of it from a border,
+# with the desk beyond it at least DESK_TONE (of full scale) lighter or darker than the paper inside.
+EDGE_ZONE, DESK_TONE = 0.25, 0.08
 
 
 def outside_paper(mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -31,6 +36,35 @@ def outside_paper(mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
             out |= region
     rest = mask & ~out
     return out if rest.sum() >= MIN_REST * mask.size else np.zeros_like(mask)
+
+
+def beyond_paper_edges(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The paper's edges in a photo and the desk beyond them: a long straight line of `mask` across
+    the whole image near a border, the strip between it and the border a different tone in the gray
+    image `g` than as wide a strip of paper inside. Returns their mask (the line's band included)."""
+    out = np.zeros_like(mask)
+    lines, shifts = find_lines(mask, 1 - 2 * EDGE_ZONE)
+    for line in lines:
+        gray, seen = (g, out) if line.axis == 0 else (g.T, out.T)  # a vertical line: a horizontal one of the transpose
+        across, along = gray.shape
+        if line.start > 2 or line.end < along - 3:
+            continue
+        top, bottom = line.lo - shifts[line.axis], line.hi - shifts[line.axis]  # image rows per column
+        rows = np.arange(across)[:, None]
+        if bottom.max() < EDGE_ZONE * across:  # beyond: toward row 0
+            beyond, depth = rows < top[None, :], max(1, int(top.mean()))
+            inside = (rows > bottom[None, :]) & (rows <= bottom[None, :] + depth)
+            band = rows <= bottom[None, :] + 1
+        elif top.min() > (1 - EDGE_ZONE) * across:
+            beyond, depth = rows > bottom[None, :], max(1, int(across - 1 - bottom.mean()))
+            inside = (rows < top[None, :]) & (rows >= top[None, :] - depth)
+            band = rows >= top[None, :] - 1
+        else:
+            continue
+        if beyond.any() and inside.any():
+            if abs(float(np.median(gray[beyond])) - float(np.median(gray[inside]))) >= DESK_TONE:
+                seen |= band  # `seen` is `out` (or its transpose): the desk and the edge's band
+    return out
 
 
 def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageChops
 
-from .backdrop import outside_paper, soft_regions
+from .backdrop import beyond_paper_edges, outside_paper, soft_regions
 from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample
 from .images import check_finite
 from .paper import remove_lines
@@ -207,7 +207,7 @@ def ink_of_gray(g: np.ndarray, photo: bool = False) -> np.ndarray | None:
     visible = smooth > floor  # everything clearly above the paper's noise: writing, lines, boxes
     if photo:
         labels = label_components(visible)
-        outside = outside_paper(visible, labels) | soft_regions(ink, visible, labels)
+        outside = outside_paper(visible, labels) | soft_regions(ink, visible, labels) | beyond_paper_edges(g, visible)
         ink[outside] = 0
         visible &= ~outside
     ink = remove_lines(ink, visible, smooth > floor / 2)
