@@ -24,6 +24,7 @@ FAINT = 0.6  # a line at most this fraction of the writing's ink strength is pri
 MAIN = 0.2  # pieces of writing with this fraction of the largest piece's ink count for its extent,
 TICK = 0.5  # ...but not those touching the line with less than this fraction (a comb's ticks), which
 SHORT = 0.6  # ...are also removed when shorter than this fraction of the largest piece, and thin
+FAINTER = 1.1  # a fainter mask with this many times the mask's pixels may show lines the mask missed
 CROSSING = 2  # px: a stroke with ink this close on both sides of a removed line crosses it
 
 
@@ -98,20 +99,21 @@ def _without(mask: np.ndarray, bands: list[tuple[np.ndarray, np.ndarray]]) -> np
 
 
 def remove_lines(ink: np.ndarray, mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarray:
-    """`ink` (H, W) float with the paper's lines zeroed; `mask` (H, W) bool says where ink is. When the
-    paper is ruled or squared, its fainter lines (a grid's minor lines, whose crossings alone reach the
-    mask) are looked for again in `faint`, a mask at a lower threshold, if given."""
-    out, ruled = _remove_lines(ink, mask)
-    if ruled and faint is not None:
-        out, _ = _remove_lines(out, faint)
+    """`ink` (H, W) float with the paper's lines zeroed; `mask` (H, W) bool says where ink is. Fainter
+    lines are looked for again in `faint`, a mask at a lower threshold, if given and if it holds more
+    than the mask: a grid's minor lines, whose crossings alone reach the mask, or a ruling too faint
+    for it."""
+    out = _remove_lines(ink, mask)
+    if faint is not None and faint.sum() > FAINTER * mask.sum():
+        out = _remove_lines(out, faint)
     return out
 
 
-def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(`ink` with the paper's lines in `mask` zeroed, whether some of them were a family)."""
+def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`ink` with the paper's lines in `mask` zeroed."""
     lines, shifts = find_lines(mask, MIN_LINE)
     if not lines:
-        return ink, False
+        return ink
     bands = [band_pixels(line, mask.shape, shifts, grow=1) for line in lines]
     cores = [_inked(band_pixels(line, mask.shape, shifts), mask) for line in lines]  # the line's own ink
     # Each line is judged against the writing without any of the lines, so that two lines of an empty
@@ -150,7 +152,7 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, bool]:
         out[rows[~keep], cols[~keep]] = 0
     if lone:
         out[_ticks(writing, lone)] = 0
-    return out, bool(ruling)
+    return out
 
 
 def _ticks(writing: np.ndarray, lone: list[tuple[Line, tuple[np.ndarray, np.ndarray]]]) -> np.ndarray:

@@ -24,8 +24,9 @@ def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, i
     """Lines that close rectangles: two horizontal lines and the vertical lines between them: at their
     ends (a printed box, its corners perhaps rounded) or along them, reaching both closely (the
     dividers of a form's row of cells). A rectangle needs two sides, or one where the horizontal
-    lines run out of the image. Between two lines of a ruling (`ruling`: families), a side must be as
-    thin as they are: a box is printed alike, where a digit's straight sides are written."""
+    lines run out of the image. Two lines of a ruling (`ruling`: families) close no rectangle: what
+    stands between them is writing (the straight sides of a 0, the stem of a 4), or a grid's line,
+    which is a family of its own."""
     corner = max(3.0, CORNER * min(shape))
     tight = max(3.0, TIGHT * min(shape))
     pos = [position(line, shifts[line.axis]) for line in lines]
@@ -34,15 +35,17 @@ def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, i
     found: set[int] = set()
     for a in horizontal:
         for b in horizontal:
-            if pos[b] - pos[a] < 2 * corner:
+            if pos[b] - pos[a] < 2 * corner or (a in ruling and b in ruling):
                 continue
             span = (pos[a], pos[b], max(lines[a].start, lines[b].start), min(lines[a].end, lines[b].end))
             printed = max(lines[a].thickness, lines[b].thickness)  # a form's lines are printed alike
-            thickest = printed + 1 if a in ruling and b in ruling else ALIKE * printed
-            sides = [v for v in vertical if lines[v].thickness <= thickest
+            sides = [v for v in vertical if lines[v].thickness <= ALIKE * printed
                      and _is_side(lines[v], pos[v], span, corner, tight)]
             runs_out = min(lines[a].start, lines[b].start) <= 1 or max(lines[a].end, lines[b].end) >= shape[1] - 2
-            if len(sides) >= 2 or (sides and runs_out):
+            # One side, where the lines run out of the image: a box's corner only if both lines end at it.
+            cornered = [v for v in sides if all(min(abs(pos[v] - lines[h].start), abs(pos[v] - lines[h].end)) <= corner
+                                                for h in (a, b))]
+            if len(sides) >= 2 or (cornered and runs_out):
                 found |= {a, b, *sides}
     return found
 
@@ -79,5 +82,5 @@ def grid(lines: list[Line], families: set[int], shape: tuple[int, int]) -> set[i
             continue
         printed, along = float(np.median(family)), shape[1] if axis == 0 else shape[0]
         found |= {i for i, line in enumerate(lines) if line.axis == axis and line.length >= GRID_LENGTH * along
-                  and 0.5 <= line.thickness / printed <= ALIKE}
+                  and 0.5 * printed <= line.thickness <= printed + 1}
     return found
