@@ -68,14 +68,15 @@ def _lone_line_is_paper(line: Line, writing: np.ndarray, shape: tuple[int, int],
         return line.thickness <= (EDGE_TO_EDGE if edge_to_edge else HAIRLINE) * across
     if faint or line.thickness <= THIN * width:
         return True
-    extent = _extent(_main_writing(writing, beside), line.axis)
+    # A comb's ticks hang off a horizontal baseline; beside a vertical line, pieces are a stroke's.
+    extent = _extent(_main_writing(writing, beside if line.axis == 0 else None), line.axis)
     if extent is None:
         return False
     margin = BEYOND * (extent[1] - extent[0] + 1)
     return line.start <= extent[0] - margin and line.end >= extent[1] + margin
 
 
-def _main_writing(writing: np.ndarray, beside: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _main_writing(writing: np.ndarray, beside: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
     """The writing's substantial pieces: its largest and those with at least MAIN of its ink. Small
     pieces (a printed label, specks) do not stretch the writing's extent, nor do pieces under TICK of
     the largest that touch `beside` (the ticks of a form's comb of cells hang off its baseline)."""
@@ -85,9 +86,10 @@ def _main_writing(writing: np.ndarray, beside: tuple[np.ndarray, np.ndarray]) ->
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     keep = sizes >= MAIN * sizes.max()
-    touching = np.zeros(len(sizes), bool)
-    touching[labels[beside]] = True
-    keep &= ~(touching & (sizes < TICK * sizes.max()))
+    if beside is not None:
+        touching = np.zeros(len(sizes), bool)
+        touching[labels[beside]] = True
+        keep &= ~(touching & (sizes < TICK * sizes.max()))
     return np.isin(labels, np.flatnonzero(keep))
 
 
@@ -127,7 +129,7 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
     boxes = framing - ruling
     paper = framing | ruling
-    lone = []  # (line, the pixels beside its band) of each paper line standing alone
+    lone = []  # (line, the pixels beside its band) of each horizontal paper line standing alone
     for i, line in enumerate(lines):
         if i not in printed or i in paper:
             continue
@@ -136,7 +138,8 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
         beside = band_pixels(line, mask.shape, shifts, grow=CROSSING)
         if long and _lone_line_is_paper(line, writing, mask.shape, faint, beside):
             paper.add(i)
-            lone.append((line, beside))
+            if line.axis == 0:
+                lone.append((line, beside))
     writing = _without(mask, [bands[i] for i in paper])
     out = ink.copy()
     pen = _strength(ink, writing)
