@@ -155,6 +155,16 @@ def test_specks_are_ignored(seven: Image.Image, reference: np.ndarray) -> None:
     assert diff(to_mnist(dusty), reference) <= 1
 
 
+def test_a_neighbours_big_sliver_beside_the_digit_is_dropped() -> None:
+    """A crop out of "30": the 3's right half, cut by the left edge beside the 0, is not part of it."""
+    zero = font_digit(0, size=200)
+    three = font_digit(3, size=200).crop((100, 0, 200, 200))  # the 3's right half (its left edge cut)
+    crop = Image.new("L", (190, 200), 255)
+    crop.paste(zero, (-10, 0))  # the 0's ink a few px right of the sliver's
+    crop.paste(three.crop((0, 0, 45, 200)), (0, 0))
+    assert diff(to_mnist(crop), to_mnist(zero)) <= 1
+
+
 @pytest.mark.parametrize("canvas, pen", [(600, 2), (300, 1), (1000, 3), (600, 70), (600, 110)])
 def test_thin_and_thick_strokes_are_brought_to_mnist_widths(canvas: int, pen: int) -> None:
     """A 7 drawn with a hair-thin pen or a fat marker comes out with MNIST-like strokes: between the

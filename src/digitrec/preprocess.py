@@ -23,6 +23,7 @@ SPECK = 0.05  # blobs with less than 5% of the largest blob's ink are specks (no
 NEAR = 0.12  # a blob this close to the digit (a fraction of its size) is part of it
 EDGE_WEIGHT = 0.25  # a blob touching the image's edge weighs this much when the digit is chosen
 RIVAL = 0.3  # a blob beside the digit with this fraction of its ink may be another digit
+SLIVER = 0.6  # a blob cut by the left or right edge beside the digit, with less of its ink, is a neighbour's
 # Ink spanning fewer px than this (at analysis resolution, before denoising blurred it) is a dot,
 # not a digit: 3 px, or 1.5% of the image's longest side (8 px on a 512 px image).
 MIN_EXTENT, MIN_EXTENT_FRACTION = 3, 0.015
@@ -152,7 +153,11 @@ def _select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     for _ in range(3):  # pieces join the group; a piece near a joined piece may join next round
         reach = NEAR * max(group[1] - group[0] + 1, group[3] - group[2] + 1)
         for label, box in boxes.items():
-            if label not in keep and mass[label] >= SPECK * mass[main] and _gap(box, group) <= reach:
+            # Cut by the left or right edge, beside the digit (sharing none of its columns) and lighter:
+            # a neighbour's sliver (a tight crop's digit in two strokes has two as heavy).
+            sliver = ((box[2] == 0 or box[3] == gw - 1) and (box[2] > group[3] or box[3] < group[2])
+                      and mass[label] < SLIVER * mass[main])
+            if label not in keep and mass[label] >= SPECK * mass[main] and _gap(box, group) <= reach and not sliver:
                 keep.add(label)
                 group = (min(group[0], box[0]), max(group[1], box[1]), min(group[2], box[2]), max(group[3], box[3]))
     chosen = np.isin(labels, list(keep))
