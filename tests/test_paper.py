@@ -87,6 +87,13 @@ def test_box_and_ruling_are_gone_from_what_the_model_sees(digit: int) -> None:
     assert (seen[frame].astype(int) - expected[frame]).max() < 60  # no frame left around the digit
 
 
+def test_a_thick_rounded_box_is_gone_whole(recognizer: Recognizer) -> None:
+    """A small scan (the synthetic set's 2nd boxed digit of seed 0, 30x61 px): a thick box with round
+    corners, its straight sides too short to be lines, around a 1 that does not touch it."""
+    sample = digits(2, seed=0, categories=["boxed"])[1]
+    assert sample.label == "1" and recognizer.predict(sample.data).digit == 1
+
+
 def test_a_comb_of_cells_is_gone_from_what_the_model_sees() -> None:
     """A form's comb: a baseline with short ticks between the cells, the digit written in one cell."""
     page = Image.new("RGB", (150, 130), (250, 249, 244))

@@ -13,7 +13,7 @@ import numpy as np
 
 from .imageops import component_boxes, label_components
 from .lines import MIN_ASPECT, Line, band_pixels, find_lines
-from .printed import ASPECT, families, frames
+from .printed import ASPECT, enclosing_frames, families, frames
 
 MIN_LINE = 0.4  # a candidate line is at least this fraction of the image long
 THIN = 0.6  # a line at most this fraction of the writing's stroke width is printed, not written
@@ -104,7 +104,11 @@ def remove_lines(ink: np.ndarray, mask: np.ndarray, faint: np.ndarray | None = N
     """`ink` (H, W) float with the paper's lines zeroed; `mask` (H, W) bool says where ink is. Fainter
     lines are looked for again in `faint`, a mask at a lower threshold, if given and if it holds more
     than the mask: a grid's minor lines, whose crossings alone reach the mask, or a ruling too faint
-    for it."""
+    for it. A box around the writing goes first, whole."""
+    frame = enclosing_frames(mask)
+    if frame.any():
+        ink, mask = np.where(frame, 0, ink), mask & ~frame
+        faint = faint & ~frame if faint is not None else None
     out = _remove_lines(ink, mask)
     if faint is not None and faint.sum() > FAINTER * mask.sum():
         out = _remove_lines(out, faint)

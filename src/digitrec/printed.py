@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .imageops import component_boxes, label_components
 from .lines import Line
 
 ASPECT = 10  # a line of a family (or one on its own) is this many times as long as it is thick; a pen's rarely is
@@ -12,6 +13,8 @@ FAMILY = 3  # at least this many parallel lines alike in length and thickness ar
 GRID_LENGTH = 0.8  # a line across a family running this fraction of the image is its grid (squared paper)
 CORNER = 0.15  # lines meeting within this fraction of the image close a frame (room for rounded corners)
 TIGHT = 0.03  # a cell's divider reaches the cell's top and bottom lines within this fraction
+ENCLOSED = 0.15  # a ring around other ink with this fraction of its own ink is a box around the writing,
+SPAN = 0.6  # ...when it spans this fraction of the image both ways
 ALIKE = 2.0  # a rectangle's sides are at most this many times as thick as its top and bottom
 
 
@@ -84,3 +87,24 @@ def grid(lines: list[Line], families: set[int], shape: tuple[int, int]) -> set[i
         found |= {i for i, line in enumerate(lines) if line.axis == axis and line.length >= GRID_LENGTH * along
                   and 0.5 * printed <= line.thickness <= printed + 1}
     return found
+
+
+def enclosing_frames(mask: np.ndarray) -> np.ndarray:
+    """Boxes around the writing, whole (their corners, however round, with them): pieces of `mask`
+    spanning most of the image whose holes hold other pieces with at least ENCLOSED of their ink. A 0
+    is a ring too, but it holds no more than a dot."""
+    labels = label_components(mask)
+    out = np.zeros_like(mask)
+    if labels.max() < 2:
+        return out
+    boxes, sizes = component_boxes(labels), np.bincount(labels.ravel())
+    h, w = mask.shape
+    spanning = np.flatnonzero((boxes[:, 1] - boxes[:, 0] + 1 >= SPAN * h) & (boxes[:, 3] - boxes[:, 2] + 1 >= SPAN * w))
+    for ring in spanning[spanning > 0].tolist():
+        around = label_components(labels != ring)  # the paper and the other pieces, cut up by the ring
+        border = np.unique(np.concatenate([around[0], around[-1], around[:, 0], around[:, -1]]))
+        holes = (around > 0) & ~np.isin(around, border)
+        inside = np.unique(labels[holes])
+        if sizes[inside[(inside > 0) & (inside != ring)]].sum() >= ENCLOSED * sizes[ring]:
+            out |= labels == ring
+    return out
