@@ -72,6 +72,11 @@ def sample(x: np.ndarray) -> np.ndarray:
     return x[::k, ::k]
 
 
+def nonzero(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.nonzero of a 2-D array, (rows, cols) in raster order: from the flat indices, 4x faster."""
+    return np.divmod(np.flatnonzero(x), x.shape[1])
+
+
 def label_components(mask: np.ndarray) -> np.ndarray:
     """8-connected component labels (0: background, then 1, 2... in order of each one's first pixel).
     Works on the rows' runs of ink, not on pixels: runs in adjacent rows that touch (diagonally too)
@@ -80,7 +85,7 @@ def label_components(mask: np.ndarray) -> np.ndarray:
     h, w = mask.shape
     edges = np.diff(pad(np.asarray(mask, dtype=np.int8), (0, 0), (1, 1)), axis=1)  # (h, w + 1)
     # Each row's edges alternate start, end (exclusive): in raster order they pair up.
-    rows, cols = np.nonzero(edges)
+    rows, cols = nonzero(edges)
     rows, starts, ends = rows[0::2], cols[0::2], cols[1::2]
     if not len(starts):
         return np.zeros((h, w), np.int64)
@@ -103,17 +108,17 @@ def label_components(mask: np.ndarray) -> np.ndarray:
         while not np.array_equal(jumped := parent[parent], parent):
             parent = jumped
     label = np.cumsum(parent == np.arange(len(starts)))[parent]  # roots are each blob's first run
-    # Paint each run's label over its pixels: +label at its start, -label at its end, summed along.
-    flat = np.bincount(rows * w + starts, weights=label, minlength=h * w + 1)
-    flat -= np.bincount(rows * w + ends, weights=label, minlength=h * w + 1)
-    return np.cumsum(flat[:-1]).round().astype(np.int64).reshape(h, w)
+    # The runs, in raster order, are the ink's pixels in raster order: each run's label, repeated.
+    out = np.zeros(h * w, np.int64)
+    out[np.flatnonzero(mask)] = np.repeat(label, ends - starts)
+    return out.reshape(h, w)
 
 
 def component_boxes(labels: np.ndarray) -> np.ndarray:
     """(count + 1, 4): rows y0, y1 and columns x0, x1 (inclusive) of each label's pixels; row 0 (the
     background) and labels without pixels hold y0 > y1."""
     count = int(labels.max(initial=0))
-    ys, xs = np.nonzero(labels)
+    ys, xs = nonzero(labels)
     which = labels[ys, xs]
     boxes = np.empty((count + 1, 4), np.int64)
     boxes[:, 0::2] = np.iinfo(np.int64).max

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .imageops import pad
+from .imageops import nonzero, pad
 
 MAX_SKEW = 0.07  # tan of the largest skew searched: 4 degrees
 SKEW_STEPS = 15  # skews tried first, evenly spaced in -MAX_SKEW..MAX_SKEW, then refined
@@ -53,7 +53,7 @@ def skew_of(mask: np.ndarray) -> float:
     if total < 16:
         return 0.0
     step = max(1, total // SKEW_SAMPLE)  # every step-th column: a line has ink in each
-    ys, xs = np.nonzero(mask[:, ::step])
+    ys, xs = nonzero(mask[:, ::step])
     margin = int(MAX_SKEW * mask.shape[1]) + 1
     ys, xs = (ys + margin).astype(np.float32), (xs * step - mask.shape[1] / 2).astype(np.float32)
 
@@ -109,7 +109,7 @@ def long_runs(mask: np.ndarray, min_length: int, gap: int = GAP) -> list[tuple[i
     candidates = np.flatnonzero(np.count_nonzero(mask, axis=1) >= -(-min_length // (gap + 1)))
     edges = np.diff(pad(mask[candidates].astype(np.int8), (0, 0), (1, 1)), axis=1)
     # Each row's edges alternate start, end (exclusive): in raster order they pair up.
-    rows, cols = np.nonzero(edges)
+    rows, cols = nonzero(edges)
     rows, starts, ends = candidates[rows[0::2]], cols[0::2], cols[1::2]
     if not len(starts):
         return []
