@@ -94,6 +94,13 @@ def test_a_thick_rounded_box_is_gone_whole(recognizer: Recognizer) -> None:
     assert sample.label == "1" and recognizer.predict(sample.data).digit == 1
 
 
+def test_a_digits_stem_inside_a_cell_is_no_divider(recognizer: Recognizer) -> None:
+    """A small scan of a form's row of cells (the synthetic set's 20th form-cell digit of seed 0): the
+    9's stem reaches from the cell's top to its bottom, but is written, thicker than the print."""
+    sample = digits(20, seed=0, categories=["form-cells"])[19]
+    assert sample.label == "9" and recognizer.predict(sample.data).digit == 9
+
+
 def test_a_comb_of_cells_is_gone_from_what_the_model_sees() -> None:
     """A form's comb: a baseline with short ticks between the cells, the digit written in one cell."""
     page = Image.new("RGB", (150, 130), (250, 249, 244))

@@ -42,8 +42,7 @@ def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, i
                 continue
             span = (pos[a], pos[b], max(lines[a].start, lines[b].start), min(lines[a].end, lines[b].end))
             printed = max(lines[a].thickness, lines[b].thickness)  # a form's lines are printed alike
-            sides = [v for v in vertical if lines[v].thickness <= ALIKE * printed
-                     and _is_side(lines[v], pos[v], span, corner, tight)]
+            sides = [v for v in vertical if _is_side(lines[v], pos[v], span, corner, tight, printed)]
             runs_out = min(lines[a].start, lines[b].start) <= 1 or max(lines[a].end, lines[b].end) >= shape[1] - 2
             # One side, where the lines run out of the image: a box's corner only if both lines end at it.
             cornered = [v for v in sides if all(min(abs(pos[v] - lines[h].start), abs(pos[v] - lines[h].end)) <= corner
@@ -53,14 +52,18 @@ def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, i
     return found
 
 
-def _is_side(line: Line, at: float, span: tuple[float, float, int, int], corner: float, tight: float) -> bool:
+def _is_side(line: Line, at: float, span: tuple[float, float, int, int], corner: float, tight: float,
+             printed: int) -> bool:
     """Whether a vertical line at column `at` joins a rectangle's top and bottom (rows span[0], span[1],
-    columns span[2]..span[3]): near an end of them it may fall short by a rounded corner; between them
-    it must reach both."""
+    columns span[2]..span[3], `printed` px thick): near an end of them it may fall short by a rounded
+    corner and be up to ALIKE times as thick; between them (a cell's divider) it must reach both and be
+    printed as thin as they are, where a digit's stem inside a cell is written."""
     top, bottom, left, right = span
     at_end = min(abs(at - left), abs(at - right)) <= corner
     reach = corner if at_end else tight + line.thickness
-    return left - corner <= at <= right + corner and abs(line.start - top) <= reach and abs(line.end - bottom) <= reach
+    thin = line.thickness <= (ALIKE * printed if at_end else printed + 1)
+    between = left - corner <= at <= right + corner
+    return thin and between and abs(line.start - top) <= reach and abs(line.end - bottom) <= reach
 
 
 def families(lines: list[Line], shape: tuple[int, int]) -> set[int]:
