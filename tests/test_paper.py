@@ -101,6 +101,13 @@ def test_a_digits_stem_inside_a_cell_is_no_divider(recognizer: Recognizer) -> No
     assert sample.label == "9" and recognizer.predict(sample.data).digit == 9
 
 
+def test_a_combs_baseline_from_a_tick_to_the_edge_is_paper(recognizer: Recognizer) -> None:
+    """A small scan of a comb of cells (the synthetic set's 16th form-cell digit of seed 0): the baseline
+    starts at the cell's tick, just left of the 5, and runs on past it to the image's edge."""
+    sample = digits(16, seed=0, categories=["form-cells"])[15]
+    assert sample.label == "5" and recognizer.predict(sample.data).digit == 5
+
+
 def test_a_comb_of_cells_is_gone_from_what_the_model_sees() -> None:
     """A form's comb: a baseline with short ticks between the cells, the digit written in one cell."""
     page = Image.new("RGB", (150, 130), (250, 249, 244))

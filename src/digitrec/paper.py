@@ -73,7 +73,13 @@ def _lone_line_is_paper(line: Line, writing: np.ndarray, shape: tuple[int, int],
     if extent is None:
         return False
     margin = BEYOND * (extent[1] - extent[0] + 1)
-    return line.start <= extent[0] - margin and line.end >= extent[1] + margin
+    if line.start <= extent[0] - margin and line.end >= extent[1] + margin:
+        return True
+    # A comb's baseline or an underline: under all the writing, and running on past it to the image's edge.
+    along = shape[1] if line.axis == 0 else shape[0]
+    to_left = line.start <= 2 and line.start <= extent[0] - margin and line.end >= extent[1]
+    to_right = line.end >= along - 3 and line.end >= extent[1] + margin and line.start <= extent[0]
+    return line.axis == 0 and (to_left or to_right)
 
 
 def _main_writing(writing: np.ndarray, beside: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
