@@ -24,6 +24,7 @@ STROKES = {  # pen strokes in a unit box (x right, y down); separate strokes do 
           [(0.38, 0.02), (0.9, 0.0)]],  # the flag lifted off
     "7": [[(0.1, 0.02), (0.9, 0.02), (0.45, 1.0)], [(0.32, 0.55), (0.78, 0.55)]],  # a crossed 7's bar, touching
     "1": [[(0.5, 0.0), (0.5, 1.0)]],
+    "4 apart": [[(0.62, 0.0), (0.1, 0.62), (0.56, 0.62)], [(0.7, 0.3), (0.7, 1.0)]],  # the bar stops short of the stem
     "0": [[(0.5, 0.0), (0.85, 0.25), (0.85, 0.75), (0.5, 1.0), (0.15, 0.75), (0.15, 0.25), (0.5, 0.0)]],
 }
 
@@ -79,6 +80,12 @@ def test_near_touching_digits(recognizer: Recognizer, gap: int) -> None:
 def test_digits_in_two_strokes_are_one_digit_each(recognizer: Recognizer) -> None:
     reading = recognizer.read(encode(number([pen_digit(d, 110) for d in "457"], [35, 35])))
     assert reading.number == "457" and len(reading.digits) == 3
+
+
+def test_a_4_whose_stem_stands_apart_is_one_digit(recognizer: Recognizer) -> None:
+    """Its two strokes share no columns, and each alone reads as a 1; together they read as a 4."""
+    reading = recognizer.read(encode(number([font_ink(1, 110), pen_digit("4 apart", 110), font_ink(7, 110)], [35, 35])))
+    assert reading.number == "147" and len(reading.digits) == 3
 
 
 def test_different_sizes_on_a_drifting_baseline(recognizer: Recognizer) -> None:

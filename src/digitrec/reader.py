@@ -23,6 +23,7 @@ from .segment import Piece, piece_ink, segment
 
 READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
 SPLIT_GAIN = 0.15  # a cut must raise the weakest digit's confidence by this much to be taken
+MERGE_GAIN = 0.05  # two strokes read as one digit when it is at least as sure as the weaker of the two
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def plan(source: ImageSource, name: str) -> _Plan:
     crops, spans = [], []
     kept = []
     for piece in pieces:
-        options = [[(piece.box.x0, piece.box.x1)], *piece.alternatives]
+        options = [piece.reading, *piece.alternatives]
         piece_crops, piece_spans = [], []
         for option in options:
             try:
@@ -109,7 +110,9 @@ def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
             k += len(option)
         best = 0
         for i in range(1, len(answers)):
-            if _weakest(answers[i]) >= _weakest(answers[best]) + SPLIT_GAIN:
+            # More digits than the default reading must read clearly better; fewer, at least as well.
+            gain = SPLIT_GAIN if len(answers[i]) > len(answers[0]) else MERGE_GAIN
+            if _weakest(answers[i]) >= _weakest(answers[best]) + gain:
                 best = i
         for pred, cols in zip(answers[best], spans[best], strict=True):
             digits.append(DigitRead(pred.digit, pred.confidence if pred.is_digit else pred.closest_probability,

@@ -20,6 +20,9 @@ SPECK_HEIGHT = 0.35  # ...and shorter than this fraction of the typical digit is
 SLIVER_HEIGHT = 0.8  # a piece cut by the left or right edge and shorter than this fraction of the digits
 SHARED = 0.5  # pieces overlapping by this fraction of the narrower one's width are one digit
 WIDE = 1.25  # a group this many times as wide as the typical digit may hold touching digits
+# A piece at most NARROW of the digits' height wide, with a neighbour closer than MERGE_GAP of it, the two
+# together at most MERGED of it wide, may be one digit with it (halves of a digit are narrow, digits tall).
+NARROW, MERGE_GAP, MERGED = 0.3, 0.25, 0.9
 MAX_DIGITS = 12  # more pieces than this is not a number to read
 
 
@@ -46,13 +49,19 @@ class Box:
 
 @dataclass
 class Piece:
-    """Ink belonging to one digit (or, when `alternatives` is set, maybe to several)."""
+    """Ink belonging to one digit (or, when `alternatives` is set, maybe to several; or, when `parts`
+    is set, to as many digits as parts, unless an alternative reads clearly better)."""
 
     box: Box
     labels: set[int]  # component labels of the ink map
     mass: float
-    # Splits to consider, each a list of column ranges (x0, x1) of the ink map, left to right.
+    # Other readings to consider, each a list of column ranges (x0, x1) of the ink map, left to right.
     alternatives: list[list[tuple[int, int]]]
+    parts: list[tuple[int, int]] | None = None  # the reading taken by default; None: the whole box
+
+    @property
+    def reading(self) -> list[tuple[int, int]]:
+        return self.parts or [(self.box.x0, self.box.x1)]
 
 
 def _pieces(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
@@ -141,6 +150,26 @@ def _cuts(ink: np.ndarray, piece: Piece, labels: np.ndarray, digit_width: float)
     return options
 
 
+def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
+    """Neighbours that may be one digit in two strokes that do not touch (a 4 whose stem stands apart,
+    a 5's flag beside it): a narrow piece close beside another, the two no wider than a digit. They
+    stay two digits unless the two read clearly better as one."""
+    out: list[Piece] = []
+    for piece in pieces:
+        last = out[-1] if out else None
+        if last is not None and last.parts is None and not last.alternatives and not piece.alternatives:
+            a, b = last.box, piece.box
+            union = a.union(b)
+            if (b.x0 - a.x1 - 1 <= MERGE_GAP * height and min(a.width, b.width) <= NARROW * height
+                    and union.width <= MERGED * height):
+                cut = (max(a.x1, b.x0 - 1) + min(a.x1, b.x0 - 1)) // 2  # the middle of any shared columns
+                out[-1] = Piece(union, last.labels | piece.labels, last.mass + piece.mass, [[(union.x0, union.x1)]],
+                                [(union.x0, cut), (cut + 1, union.x1)])
+                continue
+        out.append(piece)
+    return out
+
+
 def segment(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
     """(component labels, the pieces of ink that are digits, left to right). Wide pieces carry the
     splits the reader may choose from."""
@@ -157,7 +186,7 @@ def segment(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
     for piece in pieces:
         if piece.box.width > WIDE * max(digit_width, 0.45 * piece.box.height):
             piece.alternatives = _cuts(ink, piece, labels, digit_width)
-    return labels, pieces
+    return labels, _offer_merges(pieces, height)
 
 
 def piece_ink(ink: np.ndarray, labels: np.ndarray, piece: Piece, columns: tuple[int, int] | None = None) -> np.ndarray:
