@@ -108,6 +108,13 @@ def test_a_combs_baseline_from_a_tick_to_the_edge_is_paper(recognizer: Recognize
     assert sample.label == "5" and recognizer.predict(sample.data).digit == 5
 
 
+def test_a_tight_crops_thick_strokes_are_no_box(recognizer: Recognizer) -> None:
+    """A tight crop (the synthetic set's 16th of seed 0): the 5's flat top, bottom and side at the
+    image's edges, as thick as its strokes, close no printed box."""
+    sample = digits(16, seed=0, categories=["tight-crop"])[15]
+    assert sample.label == "5" and recognizer.predict(sample.data).digit == 5
+
+
 def test_a_comb_of_cells_is_gone_from_what_the_model_sees() -> None:
     """A form's comb: a baseline with short ticks between the cells, the digit written in one cell."""
     page = Image.new("RGB", (150, 130), (250, 249, 244))

@@ -15,6 +15,7 @@ CORNER = 0.15  # lines meeting within this fraction of the image close a frame (
 TIGHT = 0.03  # a cell's divider reaches the cell's top and bottom lines within this fraction
 ENCLOSED = 0.15  # a ring around other ink with this fraction of its own ink is a box around the writing,
 SPAN = 0.6  # ...when it spans this fraction of the image both ways
+FRAME_THIN = 0.2  # a box's border is at most this fraction of the box's smaller side thick
 ALIKE = 2.0  # a rectangle's sides are at most this many times as thick as its top and bottom
 
 
@@ -42,6 +43,9 @@ def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, i
                 continue
             span = (pos[a], pos[b], max(lines[a].start, lines[b].start), min(lines[a].end, lines[b].end))
             printed = max(lines[a].thickness, lines[b].thickness)  # a form's lines are printed alike
+            # A box's border is thin beside the box: a tight crop's thick 8 has its own "top" and "bottom".
+            if printed > FRAME_THIN * min(pos[b] - pos[a], span[3] - span[2] + 1):
+                continue
             sides = [v for v in vertical if _is_side(lines[v], pos[v], span, corner, tight, printed)]
             runs_out = min(lines[a].start, lines[b].start) <= 1 or max(lines[a].end, lines[b].end) >= shape[1] - 2
             # One side, where the lines run out of the image: a box's corner only if both lines end at it.
