@@ -71,14 +71,16 @@ def analyse(source: ImageSource, name: str | None = None) -> tuple[np.ndarray, b
     return _digit_form(ink.map, ink.denoise_radius, name)
 
 
-def ink_to_mnist(ink: np.ndarray, blur: int = 0, name: str = "<image>") -> np.ndarray:
+def ink_to_mnist(ink: np.ndarray, blur: int = 0, name: str = "<image>", select: bool = True) -> np.ndarray:
     """An ink map (H, W) float in 0..1 holding one digit -> uint8 (28, 28) in MNIST form. `blur`: px
-    of smoothing already applied to the map, which widened every blob by that much."""
-    return _digit_form(ink, blur, name)[0]
+    of smoothing already applied to the map, which widened every blob by that much. `select`: choose
+    the digit among the map's blobs first (False: the map holds only the digit's ink, as `segment`
+    cuts it)."""
+    return _digit_form(ink, blur, name, select)[0]
 
 
-def _digit_form(ink: np.ndarray, blur: int, name: str) -> tuple[np.ndarray, bool]:
-    ink, several = _select_digit(ink)
+def _digit_form(ink: np.ndarray, blur: int, name: str, select: bool = True) -> tuple[np.ndarray, bool]:
+    ink, several = _select_digit(ink) if select else (ink, False)
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 - 2 * blur
     if extent < max(MIN_EXTENT, MIN_EXTENT_FRACTION * max(ink.shape)):

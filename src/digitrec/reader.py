@@ -80,7 +80,9 @@ def plan(source: ImageSource, name: str) -> _Plan:
         piece_crops, piece_spans = [], []
         for option in options:
             try:
-                piece_crops.append([ink_to_mnist(piece_ink(ink.map, labels, piece, cols), 0, name) for cols in option])
+                # The segmenter has chosen each digit's ink: no blob selection again.
+                piece_crops.append([ink_to_mnist(piece_ink(ink.map, labels, piece, cols), 0, name, select=False)
+                                    for cols in option])
                 piece_spans.append(option)
             except DigitrecError:  # a part too small to be a digit: not an option
                 continue
