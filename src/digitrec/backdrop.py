@@ -47,7 +47,7 @@ def beyond_paper_edges(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
     for line in lines:
         gray, seen = (g, out) if line.axis == 0 else (g.T, out.T)  # a vertical line: a horizontal one of the transpose
         across, along = gray.shape
-        if line.start > 2 or line.end < along - 3:
+        if not all(line.reaches(along)):
             continue
         top, bottom = line.lo - shifts[line.axis], line.hi - shifts[line.axis]  # image rows per column
         rows = np.arange(across)[:, None]

@@ -21,6 +21,7 @@ SKEW_STEPS = 15  # skews tried first, evenly spaced in -MAX_SKEW..MAX_SKEW, then
 SKEW_SAMPLE = 2000  # ink pixels enough to measure the skew
 GAP = 4  # px: gaps this short in a run (JPEG, faint print) do not break it
 MIN_ASPECT = 5  # a line is at least this many times as long as it is thick
+EDGE = 2  # px: a line ending this close to the image's edge runs to it
 COVERED = 0.7  # a row inked along this fraction of a line's length belongs to its thickness
 
 
@@ -43,6 +44,11 @@ class Line:
     @property
     def thickness(self) -> int:
         return self.hi - self.lo + 1
+
+    def reaches(self, along: int) -> tuple[bool, bool]:
+        """Whether the line runs to within EDGE px of the image's first and of its last column (for a
+        vertical line: row); `along`: the image's size in the line's direction."""
+        return self.start <= EDGE, self.end >= along - 1 - EDGE
 
 
 def skew_of(mask: np.ndarray) -> float:
@@ -139,7 +145,7 @@ def _full_thickness(straight: np.ndarray, line: Line) -> Line:
     """The line grown by the rows beside it that are inked along most of its length: a pen's stroke
     is thick there, where a printed line's neighbours are paper. Runs long enough to be found may
     lie only in a stroke's middle rows."""
-    lo, hi, reach = line.lo, line.hi, 16
+    reach = 16
     while True:  # the coverage of rows within `reach` of the band, widened until the growth stops inside
         top, bottom = max(0, line.lo - reach), min(straight.shape[0], line.hi + reach + 1)
         covered = straight[top:bottom, line.start:line.end + 1].mean(axis=1) >= COVERED

@@ -9,6 +9,9 @@ a 7, a lone 1) is none of these. Where a removed line crossed a stroke, the stro
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import cached_property
+
 import numpy as np
 
 from .imageops import component_boxes, label_components
@@ -55,48 +58,66 @@ def _inked(pixels: tuple[np.ndarray, np.ndarray], mask: np.ndarray) -> tuple[np.
     return pixels[0][inked], pixels[1][inked]
 
 
-def _lone_line_is_paper(line: Line, writing: np.ndarray, shape: tuple[int, int], faint: bool,
+def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], faint: bool,
                         beside: tuple[np.ndarray, np.ndarray]) -> bool:
     """A line on its own is paper when it is fainter or thinner than the writing, or runs well past it
     on both ends; with no writing at all, when it is a hairline. `beside`: the pixels along the line's
     band, where a form's ticks hang off it."""
-    width = stroke_width(writing)
-    across = shape[0] if line.axis == 0 else shape[1]
-    if width == 0:
-        along = shape[1] if line.axis == 0 else shape[0]
-        edge_to_edge = line.start <= 2 and line.end >= along - 3
-        return line.thickness <= (EDGE_TO_EDGE if edge_to_edge else HAIRLINE) * across
-    if faint or line.thickness <= THIN * width:
+    across, along = shape if line.axis == 0 else shape[::-1]
+    from_start, to_end = line.reaches(along)
+    if writing.width == 0:
+        return line.thickness <= (EDGE_TO_EDGE if from_start and to_end else HAIRLINE) * across
+    if faint or line.thickness <= THIN * writing.width:
         return True
     # A comb's ticks hang off a horizontal baseline; beside a vertical line, pieces are a stroke's.
-    extent = _extent(_main_writing(writing, beside if line.axis == 0 else None), line.axis)
+    extent = _extent(writing.main(beside if line.axis == 0 else None), line.axis)
     if extent is None:
         return False
     margin = BEYOND * (extent[1] - extent[0] + 1)
     if line.start <= extent[0] - margin and line.end >= extent[1] + margin:
         return True
     # A comb's baseline or an underline: under all the writing, and running on past it to the image's edge.
-    along = shape[1] if line.axis == 0 else shape[0]
-    to_left = line.start <= 2 and line.start <= extent[0] - margin and line.end >= extent[1]
-    to_right = line.end >= along - 3 and line.end >= extent[1] + margin and line.start <= extent[0]
+    to_left = from_start and line.start <= extent[0] - margin and line.end >= extent[1]
+    to_right = to_end and line.end >= extent[1] + margin and line.start <= extent[0]
     return line.axis == 0 and (to_left or to_right)
 
 
-def _main_writing(writing: np.ndarray, beside: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """The writing's substantial pieces: its largest and those with at least MAIN of its ink. Small
-    pieces (a printed label, specks) do not stretch the writing's extent, nor do pieces under TICK of
-    the largest that touch `beside` (the ticks of a form's comb of cells hang off its baseline)."""
-    labels = label_components(writing)
-    if labels.max() <= 1:
-        return writing
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
-    keep = sizes >= MAIN * sizes.max()
-    if beside is not None:
-        touching = np.zeros(len(sizes), bool)
-        touching[labels[beside]] = True
-        keep &= ~(touching & (sizes < TICK * sizes.max()))
-    return np.isin(labels, np.flatnonzero(keep))
+class Writing:
+    """The writing the lines are judged against (the mask without any line's band), each measure taken
+    once for all the lines of an image, and only when a line needs it."""
+
+    def __init__(self, mask: np.ndarray, ink: np.ndarray) -> None:
+        self.mask, self.ink = mask, ink
+
+    @cached_property
+    def width(self) -> float:
+        return stroke_width(self.mask)
+
+    @cached_property
+    def strength(self) -> float:
+        return _strength(self.ink, self.mask)
+
+    @cached_property
+    def pieces(self) -> tuple[np.ndarray, np.ndarray]:
+        """(component labels, each label's pixel count; 0 for the background)."""
+        labels = label_components(self.mask)
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0
+        return labels, sizes
+
+    def main(self, beside: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        """The writing's substantial pieces: its largest and those with at least MAIN of its ink. Small
+        pieces (a printed label, specks) do not stretch the writing's extent, nor do pieces under TICK
+        of the largest that touch `beside` (the ticks of a form's comb of cells hang off its baseline)."""
+        labels, sizes = self.pieces
+        if labels.max() <= 1:
+            return self.mask
+        keep = sizes >= MAIN * sizes.max()
+        if beside is not None:
+            touching = np.zeros(len(sizes), bool)
+            touching[labels[beside]] = True
+            keep &= ~(touching & (sizes < TICK * sizes.max()))
+        return np.isin(labels, np.flatnonzero(keep))
 
 
 def _without(mask: np.ndarray, bands: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -140,13 +161,13 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     boxes = framing - ruling
     paper = framing | ruling
     lone = []  # (line, the pixels beside its band) of each horizontal paper line standing alone
-    for i, line in enumerate(lines):
-        if i not in printed or i in paper:
-            continue
-        faint = _strength(ink, cores[i]) <= FAINT * _strength(ink, writing)
+    measured = Writing(writing, ink)
+    for i in (i for i in printed if i not in paper):
+        line = lines[i]
+        faint = _strength(ink, cores[i]) <= FAINT * measured.strength
         long = line.length >= (MIN_ASPECT if faint else ASPECT) * line.thickness  # a pale line may be short
         beside = band_pixels(line, mask.shape, shifts, grow=CROSSING)
-        if long and _lone_line_is_paper(line, writing, mask.shape, faint, beside):
+        if long and _lone_line_is_paper(line, measured, mask.shape, faint, beside):
             paper.add(i)
             if line.axis == 0:
                 lone.append((line, beside))
@@ -191,18 +212,15 @@ def _ticks(writing: np.ndarray, lone: list[tuple[Line, tuple[np.ndarray, np.ndar
 def _continued(line: Line, writing: np.ndarray, shifts: dict[int, np.ndarray]) -> bool:
     """Whether writing lies just beyond both ends of a line, within its band's rows (CROSSING px wider)
     and as far along as the line is thick. A line reaching that close to the image's edge ends there."""
-    w = writing if line.axis == 0 else writing.T
-    h, width = w.shape
+    along = writing.shape[1] if line.axis == 0 else writing.shape[0]
     reach = max(2, line.thickness)
 
-    def inked(cols: np.ndarray) -> bool:
-        if cols[0] < 0 or cols[-1] >= width:
+    def inked(start: int, end: int) -> bool:
+        if start < 0 or end >= along:
             return False
-        rows = np.arange(line.lo - CROSSING, line.hi + CROSSING + 1)[:, None] - shifts[line.axis][cols][None, :]
-        inside = (rows >= 0) & (rows < h)
-        return bool(w[rows[inside], np.broadcast_to(cols, rows.shape)[inside]].any())
+        return bool(writing[band_pixels(replace(line, start=start, end=end), writing.shape, shifts, CROSSING)].any())
 
-    return inked(np.arange(line.start - reach, line.start)) and inked(np.arange(line.end + 1, line.end + 1 + reach))
+    return inked(line.start - reach, line.start - 1) and inked(line.end + 1, line.end + reach)
 
 
 def _crossed(writing: np.ndarray, line: Line, offset: np.ndarray) -> np.ndarray:

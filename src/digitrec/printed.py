@@ -105,9 +105,9 @@ def enclosing_frames(mask: np.ndarray) -> np.ndarray:
     blocks = pad(mask, (0, h % 2), (0, w % 2))
     blocks = blocks[0::2, 0::2] | blocks[1::2, 0::2] | blocks[0::2, 1::2] | blocks[1::2, 1::2]
     labels = label_components(blocks)
-    out = np.zeros_like(blocks)
     if labels.max() < 2:
         return np.zeros_like(mask)
+    out = np.zeros_like(blocks)
     boxes, sizes = component_boxes(labels), np.bincount(labels.ravel())
     spanning = np.flatnonzero((boxes[:, 1] - boxes[:, 0] + 1 >= SPAN * blocks.shape[0])
                                & (boxes[:, 3] - boxes[:, 2] + 1 >= SPAN * blocks.shape[1]))

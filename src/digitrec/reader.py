@@ -23,7 +23,7 @@ from .segment import Piece, piece_ink, segment
 
 READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
 SPLIT_GAIN = 0.15  # a cut must raise the weakest digit's confidence by this much to be taken
-MERGE_GAIN = 0.05  # two strokes read as one digit when it is at least as sure as the weaker of the two
+MERGE_GAIN = 0.05  # two strokes are read as one digit when it is this much surer than the weaker of the two
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
             k += len(option)
         best = 0
         for i in range(1, len(answers)):
-            # More digits than the default reading must read clearly better; fewer, at least as well.
+            # More digits than the default reading must read clearly better; fewer, a little better.
             gain = SPLIT_GAIN if len(answers[i]) > len(answers[0]) else MERGE_GAIN
             if _weakest(answers[i]) >= _weakest(answers[best]) + gain:
                 best = i

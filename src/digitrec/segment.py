@@ -50,7 +50,7 @@ class Box:
 @dataclass
 class Piece:
     """Ink belonging to one digit (or, when `alternatives` is set, maybe to several; or, when `parts`
-    is set, to as many digits as parts, unless an alternative reads clearly better)."""
+    is set, to as many digits as parts, unless an alternative reads better)."""
 
     box: Box
     labels: set[int]  # component labels of the ink map
@@ -153,7 +153,7 @@ def _cuts(ink: np.ndarray, piece: Piece, labels: np.ndarray, digit_width: float)
 def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
     """Neighbours that may be one digit in two strokes that do not touch (a 4 whose stem stands apart,
     a 5's flag beside it): a narrow piece close beside another, the two no wider than a digit. They
-    stay two digits unless the two read clearly better as one."""
+    stay two digits unless they read as well as one (see `reader.MERGE_GAIN`)."""
     out: list[Piece] = []
     for piece in pieces:
         last = out[-1] if out else None
@@ -162,7 +162,7 @@ def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
             union = a.union(b)
             if (b.x0 - a.x1 - 1 <= MERGE_GAP * height and min(a.width, b.width) <= NARROW * height
                     and union.width <= MERGED * height):
-                cut = (max(a.x1, b.x0 - 1) + min(a.x1, b.x0 - 1)) // 2  # the middle of any shared columns
+                cut = (a.x1 + b.x0 - 1) // 2  # between the two, or in the middle of any shared columns
                 out[-1] = Piece(union, last.labels | piece.labels, last.mass + piece.mass, [[(union.x0, union.x1)]],
                                 [(union.x0, cut), (cut + 1, union.x1)])
                 continue
