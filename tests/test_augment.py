@@ -1,6 +1,6 @@
 import torch
 
-from digitrec.augment import augment_batch, random_affine, random_stroke_width
+from digitrec.augment import augment_batch, random_affine, random_blur, random_stroke_width
 
 
 def _digits(n=64):
@@ -46,3 +46,16 @@ def test_stroke_width_thickens_and_thins():
     out = random_stroke_width(x, torch.Generator().manual_seed(0), strength=1.0)
     change = out.sum(dim=(1, 2, 3)) - x.sum(dim=(1, 2, 3))
     assert (change > 1).any() and (change < -1).any()
+
+
+def test_blur_softens_the_chosen_share_and_keeps_contrast():
+    x = _digits(400)
+    out = random_blur(x, torch.Generator().manual_seed(0), share=0.25)
+    changed = (out - x).abs().flatten(1).amax(1) > 1e-6
+    assert 0.15 < changed.float().mean() < 0.35  # about the share asked for; the rest untouched
+    blurred = out[changed]
+    assert blurred.amax((1, 2, 3)).min() >= 0.999  # stretched back to full contrast
+    assert blurred.max() <= 1
+    # the bar's edges soften: ink spreads into the columns beside it, and the mass stays near the centre
+    assert (blurred[:, 0, 14, 11] > 0.05).all() and (blurred[:, 0, 14, 9] < blurred[:, 0, 14, 11]).all()
+    assert torch.equal(random_blur(x, torch.Generator().manual_seed(0), 0.0), x)

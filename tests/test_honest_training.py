@@ -50,3 +50,24 @@ def test_curves_draw_old_and_new_metrics(tmp_path, with_clean: bool) -> None:
             for e in (1, 2, 3)]
     path = save_curves(rows, tmp_path / "curves.png", "cross-entropy with label smoothing 0.1", augmented=True)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stitched_negatives_join_different_digits_and_never_read_as_one() -> None:
+    import numpy as np
+
+    from digitrec import negatives
+    from digitrec.data import load_split
+
+    images, labels = load_split("train")
+    images, labels = images[:6000], labels[:6000]
+    digit_like = negatives.DigitLikeness(images, np.random.default_rng(0))
+    held_out = images[-200:]
+    # the reader without a model knows real digits: nearly every held-out training digit reads as one
+    assert np.mean([digit_like(x) for x in held_out]) > 0.9
+    made = [negatives.stitched(np.random.default_rng(i), images, labels, digit_like) for i in range(40)]
+    for x in made:
+        assert x.shape == (28, 28) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+        assert (x > 0.4).sum() >= 40
+        assert not digit_like((x * 255).astype(np.uint8))
+    for groups in negatives._HALF_GROUPS.values():  # every digit in exactly one group of each half
+        assert sorted("".join(groups)) == list("0123456789")

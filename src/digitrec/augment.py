@@ -4,7 +4,8 @@ image, computed for the whole batch at once (no per-sample Python).
 At strength 1.0 an image is shifted up to 2 px, rotated up to 10 degrees, scaled by up to 10%,
 sheared up to 10 degrees, and its strokes thickened or thinned by up to half a pixel. These are the
 variations MNIST-style preprocessing leaves in real inputs (centring by centre of mass is not exact,
-people slant and size their digits, pens differ).
+people slant and size their digits, pens differ). `--blur` adds what a small digit in a photo becomes
+once it is enlarged to MNIST's 20 px: a soft, thick stroke (a share of the images is blurred).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ MAX_ROTATION_DEG = 10.0
 MAX_SCALE = 0.10
 MAX_SHEAR_DEG = 10.0
 MAX_STROKE = 0.5  # fraction of the way to a 3x3 dilation (thicker) or erosion (thinner)
+MAX_BLUR_PX = 1.2  # the largest Gaussian sigma of `random_blur`, in 28x28 pixels
 
 
 def _uniform(n: int, bound: float, generator: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -64,8 +66,30 @@ def random_stroke_width(x: torch.Tensor, generator: torch.Generator, strength: f
     return x + amount.abs() * (target - x)
 
 
-def augment_batch(x: torch.Tensor, generator: torch.Generator, strength: float = 1.0) -> torch.Tensor:
-    """Stroke width, then affine warp, of a (N, 1, 28, 28) batch with values in [0, 1]."""
+def random_blur(x: torch.Tensor, generator: torch.Generator, share: float) -> torch.Tensor:
+    """Blur a random `share` of a (N, 1, H, W) batch (values in [0, 1]), each by a Gaussian of its
+    own sigma (0.4 to MAX_BLUR_PX), and stretch it past its former peak by 1 to 1.8x, clipped: a
+    blurred digit is preprocessed to full contrast, so its soft stroke comes out thick and bright."""
+    n, _, h, w = x.shape
+    chosen = torch.rand(n, generator=generator, device=x.device) < share
+    sigma = 0.4 + torch.rand(n, generator=generator, device=x.device) * (MAX_BLUR_PX - 0.4)
+    taps = torch.arange(-3, 4, device=x.device, dtype=x.dtype)
+    kernel = torch.exp(-0.5 * (taps / sigma.view(n, 1)) ** 2)
+    kernel = kernel / kernel.sum(1, keepdim=True)  # (N, 7), one separable kernel per image
+    planes = x.view(1, n, h, w)
+    planes = F.conv2d(F.pad(planes, (3, 3, 0, 0)), kernel.view(n, 1, 1, 7), groups=n)
+    planes = F.conv2d(F.pad(planes, (0, 0, 3, 3)), kernel.view(n, 1, 7, 1), groups=n).view(n, 1, h, w)
+    stretch = 1 + 0.8 * torch.rand(n, 1, 1, 1, generator=generator, device=x.device)
+    peak = x.amax((1, 2, 3), keepdim=True) * stretch
+    planes = (planes * (peak / planes.amax((1, 2, 3), keepdim=True).clamp_min(1e-6))).clamp_max(1)
+    return torch.where(chosen.view(n, 1, 1, 1), planes, x)
+
+
+def augment_batch(x: torch.Tensor, generator: torch.Generator, strength: float = 1.0,
+                  blur: float = 0.0) -> torch.Tensor:
+    """Stroke width, then affine warp, then (for a `blur` share) blur, of a (N, 1, 28, 28) batch with
+    values in [0, 1]."""
     if strength <= 0:
         return x
-    return random_affine(random_stroke_width(x, generator, strength), generator, strength)
+    x = random_affine(random_stroke_width(x, generator, strength), generator, strength)
+    return random_blur(x, generator, blur) if blur > 0 else x

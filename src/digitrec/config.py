@@ -49,6 +49,8 @@ class TrainConfig:
     augment: bool = _opt(True, "random affine augmentation of training batches")
     aug_strength: float = _opt(1.0, "scales every augmentation range (1.0: shift 2 px, "
                                "rotation 10 deg, scale 10%, shear 10 deg, stroke width)")
+    blur: float = _opt(0.0, "this share of the augmented training images is blurred (a Gaussian of "
+                       "0.4 to 1.2 px), as small digits in photos are once enlarged (0: none)")
     negatives: float = _opt(0.0, "outlier exposure: this fraction of each batch is generated images "
                             "that are not one digit (letters, symbols, scribbles, shapes, pairs of "
                             "digits), learnt as an 11th class 'not a digit' (0: a plain 10-class model)")
@@ -125,6 +127,7 @@ def _ranges(c: TrainConfig) -> list[tuple[str, Any, bool, str]]:
         ("label_smoothing", c.label_smoothing, _finite(c.label_smoothing) and 0 <= c.label_smoothing < 1,
          "at least 0 and below 1"),
         ("aug_strength", c.aug_strength, _finite(c.aug_strength) and 0 <= c.aug_strength <= 4, "between 0 and 4"),
+        ("blur", c.blur, _finite(c.blur) and 0 <= c.blur <= 1, "between 0 and 1"),
         ("negatives", c.negatives, _finite(c.negatives) and 0 <= c.negatives <= 0.5, "between 0 and 0.5"),
         ("val_size", c.val_size, 0 <= c.val_size <= 50_000, "between 0 and 50000"),
         ("train_limit", c.train_limit, 0 <= c.train_limit <= 60_000, "between 0 (all) and 60000"),

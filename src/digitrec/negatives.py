@@ -5,7 +5,8 @@ class, refuses what it has not seen far better than one judged by its confidence
 is drawn at 84 px and brought to the 28x28 exactly as a user's image would be (`preprocess.
 ink_to_mnist`), so the model sees negatives as recognition will show them: letters (from the fonts
 matplotlib ships and from pen strokes), symbols, scribbles and tangles, hatching, shapes, arrows,
-ticks and crosses, two digits side by side, and MNIST training digits cut and recombined. Letters a
+ticks and crosses, two digits side by side, two MNIST training digits laid over each other, and
+halves and quarters of different MNIST digits joined (none that still reads as a digit). Letters a
 person could read as a digit (O, o, Q, D, l, I, i, j, S, s, Z, z, B, b, g, q) are never drawn.
 numpy and Pillow only; deterministic in the seed.
 """
@@ -182,8 +183,7 @@ def digit_pair(rng: np.random.Generator, images: np.ndarray) -> np.ndarray:
 
 
 def recombined(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Two MNIST digits of different classes laid over each other, a little apart: a tangle. (Joined
-    halves were tried and dropped: too many of them still read as one of the two digits.)"""
+    """Two MNIST digits of different classes laid over each other, a little apart: a tangle."""
     i, j = rng.integers(len(images), size=2)
     while labels[j] == labels[i]:
         j = rng.integers(len(images))
@@ -191,12 +191,73 @@ def recombined(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray)
     return np.maximum(a, np.roll(b, int(rng.integers(-5, 6)), axis=int(rng.integers(2))))
 
 
+# Halves that make a clean digit whatever digit the other half came from: a 9's top on a 4's stem is
+# a 9, a 3's top on a 5's bowl a 3. Halves from the same group are never joined.
+_HALF_GROUPS = {"top": ("089", "237", "14", "5", "6"), "bottom": ("1479", "35", "068", "2"),
+                "left": ("068", "237", "1", "4", "5", "9"), "right": ("0389", "1", "7", "2", "4", "56")}
+
+
+def _group(digit: int, half: str) -> int:
+    return next(i for i, members in enumerate(_HALF_GROUPS[half]) if str(digit) in members)
+
+
+class DigitLikeness:
+    """A nearest-neighbour reader without a model: whether a 28x28 image is as close to some MNIST
+    training digit as most real digits are (the 2nd percentile of held-out digits' nearest similarity).
+    Images are centred by their centre of mass and pooled to 14x14, so a pixel's shift does not count."""
+
+    def __init__(self, images: np.ndarray, rng: np.random.Generator) -> None:
+        pick = rng.permutation(len(images))
+        refs = min(10000, len(images) * 9 // 10)  # the rest (at most 1,000) sets the threshold
+        self.reference = self.vectors(images[pick[:refs]])
+        held_out = self.vectors(images[pick[refs:refs + 1000]])
+        self.threshold = float(np.quantile((held_out @ self.reference.T).max(1), 0.02))
+
+    @staticmethod
+    def vectors(images: np.ndarray) -> np.ndarray:
+        x = images.astype(np.float32)
+        total = x.sum((1, 2)) + 1e-6
+        grid = np.arange(28, dtype=np.float32)
+        dy = np.rint(13.5 - (x.sum(2) @ grid) / total).astype(int)
+        dx = np.rint(13.5 - (x.sum(1) @ grid) / total).astype(int)
+        x = np.stack([np.roll(image, (y, c), (0, 1)) for image, y, c in zip(x, dy, dx, strict=True)])
+        v = x.reshape(len(x), 14, 2, 14, 2).mean((2, 4)).reshape(len(x), -1)
+        v -= v.mean(1, keepdims=True)
+        return v / (np.linalg.norm(v, axis=1, keepdims=True) + 1e-6)
+
+    def __call__(self, image: np.ndarray) -> bool:
+        return bool((self.vectors(image[None]) @ self.reference.T).max() >= self.threshold)
+
+
+def stitched(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray, digit_like: DigitLikeness) -> np.ndarray:
+    """The top of one MNIST digit on the bottom of another, a left half beside a right half, or four
+    quarters, from digits whose halves differ; one that still reads as a digit is drawn again."""
+    for _ in range(50):
+        mode, cut = int(rng.integers(3)), int(rng.integers(12, 17))
+        i, j, k, m = rng.integers(len(images), size=4)
+        a, b = int(labels[i]), int(labels[j])
+        x, y = images[i], images[j]
+        if mode == 0 and _group(a, "top") != _group(b, "top") and _group(a, "bottom") != _group(b, "bottom"):
+            made = np.concatenate([x[:cut], y[cut:]])
+        elif mode == 1 and _group(a, "left") != _group(b, "left") and _group(a, "right") != _group(b, "right"):
+            made = np.concatenate([x[:, :cut], y[:, cut:]], 1)
+        elif mode == 2 and len({a, b, int(labels[k]), int(labels[m])}) == 4:
+            made = np.block([[x[:cut, :cut], y[:cut, cut:]], [images[k][cut:, :cut], images[m][cut:, cut:]]])
+        else:
+            continue
+        if (made > 100).sum() >= 40 and not digit_like(made):
+            return made.astype(np.float32) / 255
+    return recombined(rng, images, labels)
+
+
 def generate(count: int, seed: int, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """`count` negatives in MNIST form, uint8 (count, 28, 28). `images`/`labels`: MNIST training digits
     (uint8 (N, 28, 28), (N,)) for the pairs and recombinations."""
+    digit_like = DigitLikeness(images, np.random.default_rng([seed, 2**31]))
     kinds: list[Callable[[np.random.Generator], np.ndarray]] = [
         letter, letter, letter, symbol, symbol, shape, scribble, hatching, arrow,
-        lambda r: digit_pair(r, images), lambda r: recombined(r, images, labels)]
+        lambda r: digit_pair(r, images), lambda r: recombined(r, images, labels),
+        lambda r: stitched(r, images, labels, digit_like), lambda r: stitched(r, images, labels, digit_like)]
     out = np.zeros((count, 28, 28), np.uint8)
     made = 0
     for index in range(count * 2):

@@ -157,7 +157,7 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sp
     generator = seed_epoch(cfg.seed, epoch, device)
     order = torch.randperm(n, generator=generator, device=device)  # the same on every rank
     generator = ranks.augmentation_generator(generator)
-    augment = (lambda x: augment_batch(x, generator, cfg.aug_strength)) if cfg.augment else None
+    augment = (lambda x: augment_batch(x, generator, cfg.aug_strength, cfg.blur)) if cfg.augment else None
     normalization = normalization_for(cfg)
     model.train()
     sums = torch.zeros(3, device=device, dtype=torch.float64)  # loss, loss without smoothing, correct
