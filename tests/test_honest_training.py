@@ -71,3 +71,27 @@ def test_stitched_negatives_join_different_digits_and_never_read_as_one() -> Non
         assert not digit_like((x * 255).astype(np.uint8))
     for groups in negatives._HALF_GROUPS.values():  # every digit in exactly one group of each half
         assert sorted("".join(groups)) == list("0123456789")
+
+
+def test_flagged_ones_add_a_flag_down_to_the_left_of_the_top() -> None:
+    import numpy as np
+
+    from digitrec import positives
+    from digitrec.data import load_split
+
+    images, labels = load_split("train")
+    one = images[np.flatnonzero(labels == 1)[0]]
+    rng = np.random.default_rng(0)
+    flagged = positives.flagged_one(one, rng)
+    added = (flagged > 0.5) & ~(one > 128)
+    ys, xs = np.nonzero(added)
+    rows = np.flatnonzero((one > 128).any(1))
+    top_cols = np.flatnonzero(one[rows[0]] > 128)
+    assert added.sum() >= 10  # a flag, not a speck
+    assert xs.mean() < top_cols.mean() and ys.mean() < rows.mean()  # left of the top, in the upper half
+    made = positives.flagged_ones(30, 0, images[:3000], labels[:3000])
+    assert made.shape == (30, 28, 28) and made.dtype == np.uint8
+    assert np.array_equal(made, positives.flagged_ones(30, 0, images[:3000], labels[:3000]))
+    total = made.sum((1, 2)).astype(float)  # in MNIST form: centred by the centre of mass, as MNIST's are
+    cy = (made.sum(2) * np.arange(28)).sum(1) / total
+    assert np.all(np.abs(cy - 13.5) < 1.5)

@@ -172,6 +172,7 @@ def test_resume_of_a_checkpoint_without_its_rows_is_one_line(tmp_path):
     (dict(lr=float("inf")), "--lr inf"), (dict(aug_strength=-1.0), "--aug-strength -1.0"),
     (dict(seed=-1), "--seed -1"), (dict(optimizer="rmsprop"), "--optimizer 'rmsprop'"),
     (dict(epochs="3"), "--epochs '3': must be an integer"), (dict(val_size=60000), "--val-size 60000"),
+    (dict(blur=1.5), "--blur 1.5: must be between 0 and 1"), (dict(flagged_ones=-3), "--flagged-ones -3"),
 ])
 def test_every_bad_training_value_is_one_line_naming_its_flag(change, words):
     with pytest.raises(DigitrecError) as info:
@@ -245,3 +246,14 @@ def test_raw_pixel_recipe_round_trips_through_its_checkpoint(tmp_path):
     recognized = Recognizer.load(tmp_path / "best.safetensors").predict_batch(images[:500], preprocess=False)
     accuracy = sum(p.digit == y for p, y in zip(recognized, labels, strict=False)) / 500
     assert abs(accuracy - result.test_acc) < 0.03  # normalised as it was trained, not as MNIST-standardised
+
+
+def test_flagged_ones_join_the_training_images_as_ones_and_nothing_else():
+    from digitrec.training import load_splits
+
+    plain = load_splits(TrainConfig(**QUICK), torch.device("cpu"))
+    more = load_splits(TrainConfig(**QUICK, flagged_ones=50), torch.device("cpu"))
+    assert len(more.train_images) == len(plain.train_images) + 50
+    assert torch.equal(more.train_images[:len(plain.train_images)], plain.train_images)
+    assert (more.train_labels[-50:] == 1).all()
+    assert torch.equal(more.val_images, plain.val_images) and torch.equal(more.test_images, plain.test_images)

@@ -54,6 +54,8 @@ class TrainConfig:
     negatives: float = _opt(0.0, "outlier exposure: this fraction of each batch is generated images "
                             "that are not one digit (letters, symbols, scribbles, shapes, pairs of "
                             "digits), learnt as an 11th class 'not a digit' (0: a plain 10-class model)")
+    flagged_ones: int = _opt(0, "add this many generated 1s with a flag (MNIST training 1s with a "
+                             "flag drawn on, as much of the world writes a 1) to the training images")
     val_size: int = _opt(5000, "hold out the last N training images to pick the `best` checkpoint "
                          "and fit the calibration (0: train on all; `best` is the last epoch and the "
                          "calibration is fitted on augmented training images)")
@@ -129,6 +131,7 @@ def _ranges(c: TrainConfig) -> list[tuple[str, Any, bool, str]]:
         ("aug_strength", c.aug_strength, _finite(c.aug_strength) and 0 <= c.aug_strength <= 4, "between 0 and 4"),
         ("blur", c.blur, _finite(c.blur) and 0 <= c.blur <= 1, "between 0 and 1"),
         ("negatives", c.negatives, _finite(c.negatives) and 0 <= c.negatives <= 0.5, "between 0 and 0.5"),
+        ("flagged_ones", c.flagged_ones, 0 <= c.flagged_ones <= 60_000, "between 0 and 60000"),
         ("val_size", c.val_size, 0 <= c.val_size <= 50_000, "between 0 and 50000"),
         ("train_limit", c.train_limit, 0 <= c.train_limit <= 60_000, "between 0 (all) and 60000"),
         ("seed", c.seed, 0 <= c.seed < 2**31, "between 0 and 2147483647"),

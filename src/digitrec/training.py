@@ -110,7 +110,14 @@ def load_splits(cfg: TrainConfig, device: torch.device) -> Splits:
 
         pool = put(torch.from_numpy(generate(NEGATIVE_POOL, cfg.seed, images[:n_train].numpy(),
                                              labels[:n_train].numpy())))
-    return Splits(put(images[:n_train]), put(labels[:n_train]), put(images[val]), put(labels[val]),
+    train_images, train_labels = images[:n_train], labels[:n_train]
+    if cfg.flagged_ones:  # made from training 1s only, like the negatives
+        from .positives import flagged_ones
+
+        extra = torch.from_numpy(flagged_ones(cfg.flagged_ones, cfg.seed, train_images.numpy(), train_labels.numpy()))
+        train_images = torch.cat([train_images, extra])
+        train_labels = torch.cat([train_labels, torch.ones(len(extra), dtype=train_labels.dtype)])
+    return Splits(put(train_images), put(train_labels), put(images[val]), put(labels[val]),
                   put(test_images), put(test_labels), pool)
 
 
