@@ -95,3 +95,18 @@ def test_flagged_ones_add_a_flag_down_to_the_left_of_the_top() -> None:
     total = made.sum((1, 2)).astype(float)  # in MNIST form: centred by the centre of mass, as MNIST's are
     cy = (made.sum(2) * np.arange(28)).sum(1) / total
     assert np.all(np.abs(cy - 13.5) < 1.5)
+
+
+def test_negative_halves_change_the_pool_only_when_asked() -> None:
+    import numpy as np
+
+    from digitrec.data import load_split
+    from digitrec.negatives import generate
+
+    images, labels = load_split("train")
+    images, labels = images[:3000], labels[:3000]
+    plain, again = generate(26, 0, images, labels), generate(26, 0, images, labels, halves=False)
+    with_halves = generate(26, 0, images, labels, halves=True)
+    assert np.array_equal(plain, again) and plain.shape == with_halves.shape == (26, 28, 28)
+    assert np.array_equal(plain[:11], with_halves[:11])  # the first round of kinds is the same
+    assert not np.array_equal(plain[11:13], with_halves[11:13])  # then two stitched halves come in

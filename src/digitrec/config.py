@@ -49,6 +49,8 @@ class TrainConfig:
     augment: bool = _opt(True, "random affine augmentation of training batches")
     aug_strength: float = _opt(1.0, "scales every augmentation range (1.0: shift 2 px, "
                                "rotation 10 deg, scale 10%, shear 10 deg, stroke width)")
+    negative_halves: bool = _opt(False, "with --negatives, also halves and quarters of different MNIST "
+                                 "digits joined, as not-a-digit images")
     blur: float = _opt(0.0, "this share of the augmented training images is blurred (a Gaussian of "
                        "0.4 to 1.2 px), as small digits in photos are once enlarged (0: none)")
     negatives: float = _opt(0.0, "outlier exposure: this fraction of each batch is generated images "
@@ -155,7 +157,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                      label_smoothing=0.1, warmup=0.1),
     # The recipe of the shipped model: a 3x3 conv head, longer, augmented for real-world inputs.
     # It also learns "not a digit" from generated negatives (an eighth of each batch).
-    "shipped": dict(model="digitnet-m", epochs=30, aug_strength=1.25, negatives=0.125),
+    "shipped": dict(model="digitnet-m", epochs=20, aug_strength=1.25, negatives=0.125),
     # This tutorial feeds raw 0..1 pixels; its lr of 0.8 diverges on standardised ones.
     "tutorial-mlp": dict(_TUTORIAL, model="mlp", optimizer="sgd", lr=0.8, batch_size=64, epochs=5,
                          normalize=False),

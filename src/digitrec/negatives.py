@@ -6,7 +6,8 @@ is drawn at 84 px and brought to the 28x28 exactly as a user's image would be (`
 ink_to_mnist`), so the model sees negatives as recognition will show them: letters (from the fonts
 matplotlib ships and from pen strokes), symbols, scribbles and tangles, hatching, shapes, arrows,
 ticks and crosses, two digits side by side, two MNIST training digits laid over each other, and
-halves and quarters of different MNIST digits joined (none that still reads as a digit). Letters a
+(`--negative-halves`) halves and quarters of different MNIST digits joined (none that still reads
+as a digit). Letters a
 person could read as a digit (O, o, Q, D, l, I, i, j, S, s, Z, z, B, b, g, q) are never drawn.
 numpy and Pillow only; deterministic in the seed.
 """
@@ -250,14 +251,16 @@ def stitched(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray, d
     return recombined(rng, images, labels)
 
 
-def generate(count: int, seed: int, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def generate(count: int, seed: int, images: np.ndarray, labels: np.ndarray, halves: bool = False) -> np.ndarray:
     """`count` negatives in MNIST form, uint8 (count, 28, 28). `images`/`labels`: MNIST training digits
-    (uint8 (N, 28, 28), (N,)) for the pairs and recombinations."""
-    digit_like = DigitLikeness(images, np.random.default_rng([seed, 2**31]))
+    (uint8 (N, 28, 28), (N,)) for the pairs and recombinations. `halves`: two kinds in 13 are `stitched`
+    halves (without them the pool is the one the shipped model was trained on)."""
     kinds: list[Callable[[np.random.Generator], np.ndarray]] = [
         letter, letter, letter, symbol, symbol, shape, scribble, hatching, arrow,
-        lambda r: digit_pair(r, images), lambda r: recombined(r, images, labels),
-        lambda r: stitched(r, images, labels, digit_like), lambda r: stitched(r, images, labels, digit_like)]
+        lambda r: digit_pair(r, images), lambda r: recombined(r, images, labels)]
+    if halves:
+        digit_like = DigitLikeness(images, np.random.default_rng([seed, 2**31]))
+        kinds += [lambda r: stitched(r, images, labels, digit_like)] * 2
     out = np.zeros((count, 28, 28), np.uint8)
     made = 0
     for index in range(count * 2):

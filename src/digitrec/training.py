@@ -109,7 +109,7 @@ def load_splits(cfg: TrainConfig, device: torch.device) -> Splits:
         from .negatives import generate
 
         pool = put(torch.from_numpy(generate(NEGATIVE_POOL, cfg.seed, images[:n_train].numpy(),
-                                             labels[:n_train].numpy())))
+                                             labels[:n_train].numpy(), cfg.negative_halves)))
     train_images, train_labels = images[:n_train], labels[:n_train]
     if cfg.flagged_ones:  # made from training 1s only, like the negatives
         from .positives import flagged_ones
