@@ -132,6 +132,22 @@ def test_a_neighbours_sliver_at_the_edge_is_not_a_digit_but_a_tight_crops_digit_
     assert _read(recognizer, tight) == "35"
 
 
+def test_a_single_digit_beside_a_tall_sliver_reads_as_predict_reads_it(recognizer: Recognizer) -> None:
+    """A crop out of "30": the 3's right half, as tall as the 0 and cut by the left edge, is a sliver
+    to `predict`, so `read` leaves it out too; beside a whole second digit it is not left out."""
+    zero = font_digit(0, size=200)
+    crop = Image.new("L", (190, 200), 255)
+    crop.paste(zero, (-10, 0))
+    crop.paste(font_digit(3, size=200).crop((100, 0, 145, 200)), (0, 0))
+    assert recognizer.predict(encode(crop)).digit == 0
+    assert _read(recognizer, crop) == "0"
+    pair = Image.new("L", (330, 200), 255)  # the same, with a whole 7 after the 0: several digits
+    pair.paste(crop, (0, 0))
+    pair.paste(font_digit(7, size=200).crop((40, 0, 180, 200)), (190, 0))
+    number = _read(recognizer, pair)  # among several digits, the cut piece stays: it may be one of them
+    assert number is not None and len(number) == 3 and number.endswith("07")
+
+
 def test_leading_zeros_are_kept_and_boxes_are_in_input_pixels(recognizer: Recognizer) -> None:
     glyphs = [font_ink(d, 90) for d in (0, 0, 7)]
     image = number(glyphs, [30, 30])

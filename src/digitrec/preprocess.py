@@ -80,7 +80,7 @@ def ink_to_mnist(ink: np.ndarray, blur: int = 0, name: str = "<image>", select: 
 
 
 def _digit_form(ink: np.ndarray, blur: int, name: str, select: bool = True) -> tuple[np.ndarray, bool]:
-    ink, several = _select_digit(ink) if select else (ink, False)
+    ink, several = select_digit(ink) if select else (ink, False)
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 - 2 * blur
     if extent < max(MIN_EXTENT, MIN_EXTENT_FRACTION * max(ink.shape)):
@@ -134,7 +134,7 @@ def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
     return max(0, a[0] - b[1] - 1, b[0] - a[1] - 1, a[2] - b[3] - 1, b[2] - a[3] - 1)
 
 
-def _select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
+def select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     """The digit among the blobs of an ink map: the heaviest blob and the blobs near it (a 5's flag,
     a 4 in two strokes). Specks, a printed label above a box, a tick of a form's cell and a sliver
     of the neighbouring digit at the edge are dropped. Also whether another digit-like blob stands

@@ -18,7 +18,7 @@ import numpy as np
 from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
 from .ink import Ink, find_ink
-from .preprocess import NO_DIGIT_HINT, ink_to_mnist
+from .preprocess import NO_DIGIT_HINT, SLIVER, ink_to_mnist, select_digit
 from .segment import Piece, piece_ink, segment
 
 READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
@@ -73,6 +73,8 @@ def plan(source: ImageSource, name: str) -> _Plan:
     if ink is None:
         raise DigitrecError(name, "no digit found (the image is blank or uniform)", NO_DIGIT_HINT, kind="no-digit")
     labels, pieces = segment(ink.map)
+    if len(pieces) > 1:
+        pieces = _one_digit_pieces(ink.map, labels, pieces)
     crops, spans = [], []
     kept = []
     for piece in pieces:
@@ -93,6 +95,28 @@ def plan(source: ImageSource, name: str) -> _Plan:
     if not kept:
         raise DigitrecError(name, "no digit found (only specks of ink)", NO_DIGIT_HINT, kind="no-digit")
     return _Plan(ink, kept, crops, spans)
+
+
+def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) -> list[Piece]:
+    """The pieces without those at the image's left or right edge that preprocessing (as `predict` does)
+    drops beside the one digit it sees: a neighbour's sliver, the side of the next cell, the paper's
+    edge. When it sees several digits, or the piece holds some of the digit's ink or as much ink as a
+    neighbour's sliver never has (a tight crop's whole digit), the piece stays."""
+    width = ink.shape[1]
+    if not any(p.box.x0 == 0 or p.box.x1 == width - 1 for p in pieces):
+        return pieces
+    chosen, several = select_digit(ink)
+    if several:
+        return pieces
+    heaviest = max(p.mass for p in pieces)
+    kept = []
+    for piece in pieces:
+        b = piece.box
+        mine = np.isin(labels[b.y0:b.y1 + 1, b.x0:b.x1 + 1], list(piece.labels))
+        if (b.x0 > 0 and b.x1 < width - 1) or piece.mass >= SLIVER * heaviest \
+                or (chosen[b.y0:b.y1 + 1, b.x0:b.x1 + 1][mine] > 0).any():
+            kept.append(piece)
+    return kept or pieces
 
 
 def _box(ink: Ink, piece: Piece, columns: tuple[int, int], part: np.ndarray | None = None) -> tuple[int, ...]:
