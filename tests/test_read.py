@@ -148,6 +148,14 @@ def test_a_single_digit_beside_a_tall_sliver_reads_as_predict_reads_it(recognize
     assert number is not None and len(number) == 3 and number.endswith("07")
 
 
+def test_predict_sees_several_digits_written_up_to_the_pads_top_edge(recognizer: Recognizer) -> None:
+    image = number([font_ink(d, 90) for d in (7, 8)], [50], drops=[0, 20])
+    touching = image.crop((0, 40, image.width, image.height))  # the 7 touches the top edge
+    for picture in (image, touching):
+        assert recognizer.predict(encode(picture)).verdict == "several-digits"
+        assert _read(recognizer, picture) == "78"
+
+
 def test_leading_zeros_are_kept_and_boxes_are_in_input_pixels(recognizer: Recognizer) -> None:
     glyphs = [font_ink(d, 90) for d in (0, 0, 7)]
     image = number(glyphs, [30, 30])

@@ -164,8 +164,10 @@ def select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
                 group = (min(group[0], box[0]), max(group[1], box[1]), min(group[2], box[2]), max(group[3], box[3]))
     chosen = np.isin(labels, list(keep))
     h, w = ink.shape
-    rivals = [label for label, box in boxes.items() if label not in keep and weight[label] == 1.0
-              and _rival(box, mass[label], group, mass[main])]  # cut by the edge: a neighbour's sliver
+    # A blob at the left or right edge may be a neighbour's sliver, never a rival; one at the top or
+    # bottom edge may be a digit written up to the pad's edge.
+    rivals = [label for label, box in boxes.items() if label not in keep and box[2] > 0 and box[3] < gw - 1
+              and _rival(box, mass[label], group, mass[main])]
     return ink * np.repeat(np.repeat(chosen, c, 0), c, 1)[:h, :w], bool(rivals)
 
 
