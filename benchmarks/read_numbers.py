@@ -5,7 +5,8 @@
 Accuracy: a number counts as read only when every digit is right, in order, with nothing extra or
 missing; per category (pen on paper, ruled paper, web pads in both polarities and transparent,
 near-touching digits with 1-3 px gaps, digits in two strokes, sizes, specks, photos), per number
-length, and for single digits (benchmarks/synth digits, as one-digit numbers, against predict).
+length, and for single digits (benchmarks/synth digits, as one-digit numbers, against predict);
+and what `predict` answers for the numbers (it should say "several-digits").
 With --speed: `Recognizer.read` of a 600x200 pad image in a warm process (median of 50), and fresh
 `digitrec read one.png` processes (median of 10).
 """
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +32,14 @@ from synth import NUMBER_CATEGORIES, digits, make_number, numbers
 def accuracy(recognizer: Recognizer, per_category: int, seed: int) -> None:
     by_length: dict[int, list[bool]] = defaultdict(list)
     every = []
+    verdicts: Counter[str] = Counter()  # what `predict` answers for each number
     title = f"numbers (seed {seed})"
     print(f"{title:20s} {'read':>7s}")
     for category in NUMBER_CATEGORIES:
         samples = numbers(per_category, seed, [category])
         readings = recognizer.read_many([s.data for s in samples])
+        verdicts.update("no digit found" if isinstance(p, DigitrecError) else p.verdict
+                        for p in recognizer.predict_many([s.data for s in samples]))
         right = [not isinstance(r, DigitrecError) and r.number == s.label
                  for r, s in zip(readings, samples, strict=True)]
         for ok, s in zip(right, samples, strict=True):
@@ -44,6 +48,7 @@ def accuracy(recognizer: Recognizer, per_category: int, seed: int) -> None:
         print(f"{category:20s} {np.mean(right):7.1%}")
     print(f"{'all numbers':20s} {np.mean(every):7.1%}  ({len(every)})")
     print("by length: " + ", ".join(f"{n} digits {np.mean(v):.1%} ({len(v)})" for n, v in sorted(by_length.items())))
+    print("predict on the numbers: " + ", ".join(f"{v} {k}" for k, v in verdicts.most_common()))
     singles = digits(per_category // 2, seed)
     readings = recognizer.read_many([s.data for s in singles])
     predictions = recognizer.predict_many([s.data for s in singles])
