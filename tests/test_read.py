@@ -156,6 +156,17 @@ def test_predict_sees_several_digits_written_up_to_the_pads_top_edge(recognizer:
         assert _read(recognizer, picture) == "78"
 
 
+def test_a_lone_digit_is_read_from_the_28x28_predict_makes(recognizer: Recognizer) -> None:
+    """In a big image (analysed at a larger size by `read` than by `predict`) and a small one, a
+    lone digit's 28x28 is predict's own, so it reads as predict reads it."""
+    for side, size in ((1400, 300), (200, 120)):
+        page = Image.new("L", (side, side * 3 // 4), 235)
+        page.paste(font_digit(4, size=size).point(lambda v: v * 0.6 + 90), (side // 3, side // 5))
+        reading, prediction = recognizer.read(encode(page)), recognizer.predict(encode(page))
+        assert reading.number == str(prediction.digit) == "4"
+        assert np.array_equal(reading.digits[0].preprocessed, prediction.preprocessed)
+
+
 def test_leading_zeros_are_kept_and_boxes_are_in_input_pixels(recognizer: Recognizer) -> None:
     glyphs = [font_ink(d, 90) for d in (0, 0, 7)]
     image = number(glyphs, [30, 30])

@@ -17,7 +17,7 @@ from PIL import Image
 from .errors import DigitrecError
 from .imageops import component_boxes, label_components, morph, pad
 from .images import ImageSource, check_finite, describe, load_image
-from .ink import find_ink, wide_scale
+from .ink import Ink, find_ink, wide_scale
 
 SPECK = 0.05  # blobs with less than 5% of the largest blob's ink are specks (noise, dust)
 NEAR = 0.12  # a blob this close to the digit (a fraction of its size) is part of it
@@ -68,6 +68,12 @@ def analyse(source: ImageSource, name: str | None = None) -> tuple[np.ndarray, b
     ink = find_ink(source if isinstance(source, Image.Image) else load_image(source, name=name), name)
     if ink is None:
         raise DigitrecError(name, "no digit found (the image is blank or uniform)", NO_DIGIT_HINT, kind="no-digit")
+    return ink_form(ink, name)
+
+
+def ink_form(ink: Ink, name: str) -> tuple[np.ndarray, bool]:
+    """`analyse` of an ink map found at WORK_SIDE: (the digit's 28x28, whether several digits stand
+    side by side)."""
     return _digit_form(ink.map, ink.denoise_radius, name)
 
 

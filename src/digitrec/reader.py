@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
-from .ink import Ink, find_ink
-from .preprocess import NO_DIGIT_HINT, SLIVER, ink_to_mnist, select_digit
+from .ink import WORK_SIDE, Ink, find_ink
+from .preprocess import NO_DIGIT_HINT, SLIVER, ink_form, ink_to_mnist, select_digit
 from .segment import Piece, piece_ink, segment
 
 READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
@@ -69,7 +70,8 @@ class _Plan:
 
 def plan(source: ImageSource, name: str) -> _Plan:
     """Find and segment the ink of one image; a DigitrecError when there is none."""
-    ink = find_ink(load_image(source, name=name), name, READ_SIDE)
+    image = load_image(source, name=name)
+    ink = find_ink(image, name, READ_SIDE)
     if ink is None:
         raise DigitrecError(name, "no digit found (the image is blank or uniform)", NO_DIGIT_HINT, kind="no-digit")
     labels, pieces = segment(ink.map)
@@ -94,7 +96,24 @@ def plan(source: ImageSource, name: str) -> _Plan:
             spans.append(piece_spans)
     if not kept:
         raise DigitrecError(name, "no digit found (only specks of ink)", NO_DIGIT_HINT, kind="no-digit")
+    if len(kept) == 1 and len(crops[0]) == 1 and len(crops[0][0]) == 1:  # one digit, no split offered
+        crops[0][0][0] = _as_predicted(image, ink, name, crops[0][0][0])
     return _Plan(ink, kept, crops, spans)
+
+
+def _as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> np.ndarray:
+    """A lone digit's 28x28 exactly as `predict` makes it (at its analysis size, with its choice of
+    blobs), so that a single digit reads as `predict` reads it; `crop`, the segmenter's, when
+    preprocessing sees several digits or none."""
+    same = math.ceil(max(image.size) / WORK_SIDE) == ink.scale  # then both analyses made the same map
+    try:
+        found = ink if same else find_ink(image, name)
+        if found is None:
+            return crop
+        x28, several = ink_form(found, name)
+    except DigitrecError:
+        return crop
+    return crop if several else x28
 
 
 def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) -> list[Piece]:
