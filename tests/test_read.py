@@ -167,6 +167,16 @@ def test_a_lone_digit_is_read_from_the_28x28_predict_makes(recognizer: Recognize
         assert np.array_equal(reading.digits[0].preprocessed, prediction.preprocessed)
 
 
+def test_a_hairline_beside_a_lone_digit_is_not_a_1_but_a_pen_stroke_is(recognizer: Recognizer) -> None:
+    """What is left of a printed line (1 px, beside a 7 written with a 7 px pen) is no digit; a 1
+    written with the same pen is."""
+    image = number([pen_digit("7", 90)], [])
+    ImageDraw.Draw(image).line([(image.width - 25, 30), (image.width - 25, image.height - 1)], fill=(120, 120, 150))
+    assert _read(recognizer, image) == "7"
+    pair = number([pen_digit("7", 90), pen_digit("1", 90)], [40])
+    assert _read(recognizer, pair) == "71"
+
+
 def test_leading_zeros_are_kept_and_boxes_are_in_input_pixels(recognizer: Recognizer) -> None:
     glyphs = [font_ink(d, 90) for d in (0, 0, 7)]
     image = number(glyphs, [30, 30])

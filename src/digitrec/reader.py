@@ -19,9 +19,11 @@ from PIL import Image
 from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
 from .ink import WORK_SIDE, Ink, find_ink
+from .paper import stroke_width
 from .preprocess import NO_DIGIT_HINT, SLIVER, ink_form, ink_to_mnist, select_digit
 from .segment import Piece, piece_ink, segment
 
+HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
 READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
 SPLIT_GAIN = 0.15  # a cut must raise the weakest digit's confidence by this much to be taken
 MERGE_GAIN = 0.05  # two strokes are read as one digit when it is this much surer than the weaker of the two
@@ -117,23 +119,28 @@ def _as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> 
 
 
 def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) -> list[Piece]:
-    """The pieces without those at the image's left or right edge that preprocessing (as `predict` does)
-    drops beside the one digit it sees: a neighbour's sliver, the side of the next cell, the paper's
-    edge. When it sees several digits, or the piece holds some of the digit's ink or as much ink as a
-    neighbour's sliver never has (a tight crop's whole digit), the piece stays."""
+    """The pieces without those that preprocessing (as `predict` does) drops beside the one digit it
+    sees: at the image's left or right edge, a neighbour's sliver, the side of the next cell, the
+    paper's edge; anywhere, a hairline far thinner than the digit's strokes (what is left of a
+    printed line). When it sees several digits, or the piece holds some of the digit's ink, the piece
+    stays; so does one at the edge with as much ink as a sliver never has (a tight crop's digit)."""
     width = ink.shape[1]
-    if not any(p.box.x0 == 0 or p.box.x1 == width - 1 for p in pieces):
-        return pieces
     chosen, several = select_digit(ink)
     if several:
         return pieces
+    inside = []
+    for p in pieces:
+        b = p.box
+        mine = np.isin(labels[b.y0:b.y1 + 1, b.x0:b.x1 + 1], list(p.labels))
+        inside.append(bool((chosen[b.y0:b.y1 + 1, b.x0:b.x1 + 1][mine] > 0).any()))
+    pen = stroke_width(chosen > 0.5)
     heaviest = max(p.mass for p in pieces)
     kept = []
-    for piece in pieces:
+    for piece, own in zip(pieces, inside, strict=True):
         b = piece.box
-        mine = np.isin(labels[b.y0:b.y1 + 1, b.x0:b.x1 + 1], list(piece.labels))
-        if (b.x0 > 0 and b.x1 < width - 1) or piece.mass >= SLIVER * heaviest \
-                or (chosen[b.y0:b.y1 + 1, b.x0:b.x1 + 1][mine] > 0).any():
+        at_edge = (b.x0 == 0 or b.x1 == width - 1) and piece.mass < SLIVER * heaviest
+        hairline = piece.mass / max(b.height, b.width) < HAIRLINE * pen  # ink per px along it, against the pen's width
+        if own or not (at_edge or hairline):
             kept.append(piece)
     return kept or pieces
 
