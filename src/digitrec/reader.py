@@ -125,6 +125,17 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
     printed line). When it sees several digits, or the piece holds some of the digit's ink, the piece
     stays; so does one at the edge with as much ink as a sliver never has (a tight crop's digit)."""
     width = ink.shape[1]
+    heaviest = max(p.mass for p in pieces)
+
+    def along(p: Piece) -> float:  # ink per px along a piece: a line's width, a digit's more
+        return p.mass / max(p.box.height, p.box.width)
+
+    def at_edge(p: Piece) -> bool:
+        return (p.box.x0 == 0 or p.box.x1 == width - 1) and p.mass < SLIVER * heaviest
+
+    widest = max(along(p) for p in pieces)  # at least the pen's width, for the piece of a whole digit
+    if not any(at_edge(p) or along(p) < HAIRLINE * widest for p in pieces):
+        return pieces  # nothing that could be dropped: no need to choose the digit
     chosen, several = select_digit(ink)
     if several:
         return pieces
@@ -134,15 +145,8 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
         mine = np.isin(labels[b.y0:b.y1 + 1, b.x0:b.x1 + 1], list(p.labels))
         inside.append(bool((chosen[b.y0:b.y1 + 1, b.x0:b.x1 + 1][mine] > 0).any()))
     pen = stroke_width(chosen > 0.5)
-    heaviest = max(p.mass for p in pieces)
-    kept = []
-    for piece, own in zip(pieces, inside, strict=True):
-        b = piece.box
-        at_edge = (b.x0 == 0 or b.x1 == width - 1) and piece.mass < SLIVER * heaviest
-        hairline = piece.mass / max(b.height, b.width) < HAIRLINE * pen  # ink per px along it, against the pen's width
-        if own or not (at_edge or hairline):
-            kept.append(piece)
-    return kept or pieces
+    return [p for p, own in zip(pieces, inside, strict=True)
+            if own or not (at_edge(p) or along(p) < HAIRLINE * pen)] or pieces
 
 
 def _box(ink: Ink, piece: Piece, columns: tuple[int, int], part: np.ndarray | None = None) -> tuple[int, ...]:
