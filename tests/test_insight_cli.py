@@ -151,3 +151,12 @@ def test_explaining_the_shipped_model_imports_no_torch(seven: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["7", "4", "False"]
+
+
+def test_a_recipe_names_its_real_world_training_options() -> None:
+    from digitrec.compare import recipe_text
+    from digitrec.config import preset_config
+
+    assert recipe_text(preset_config("shipped")).endswith("augmented x1.25, 12.5% not-a-digit")
+    text = recipe_text(preset_config("shipped", blur=0.25, flagged_ones=3000, negative_halves=True))
+    assert "(25% blurred)" in text and "not-a-digit with joined halves" in text and text.endswith("3000 flagged 1s")

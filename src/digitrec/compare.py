@@ -58,7 +58,12 @@ def recipe_text(cfg: TrainConfig) -> str:
     elif cfg.label_smoothing:
         parts.append(f"label smoothing {cfg.label_smoothing:g}")
     if cfg.augment:
-        parts.append("augmented" + (f" x{cfg.aug_strength:g}" if cfg.aug_strength != 1 else ""))
+        parts.append("augmented" + (f" x{cfg.aug_strength:g}" if cfg.aug_strength != 1 else "")
+                     + (f" ({cfg.blur:.0%} blurred)" if cfg.blur else ""))
+    if cfg.negatives:
+        parts.append(f"{cfg.negatives:.1%} not-a-digit" + (" with joined halves" if cfg.negative_halves else ""))
+    if cfg.flagged_ones:
+        parts.append(f"{cfg.flagged_ones} flagged 1s")
     if not cfg.normalize:
         parts.append("raw 0..1 pixels")
     return ", ".join(parts)
