@@ -11,6 +11,8 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageFilter
 
+from digitrec.negatives import DigitLikeness
+
 
 @cache
 def train() -> tuple[np.ndarray, np.ndarray]:
@@ -78,20 +80,6 @@ _RIGHT = {0: "round", 8: "round", 9: "round", 3: "round", 1: "none", 7: "diag", 
           6: "bowl"}
 
 
-def _centred(images: np.ndarray) -> np.ndarray:
-    """Shift each 28x28 image so its centre of mass is at the middle (as MNIST's own are), pool it to 14x14
-    (a reader tolerant of a pixel's shift), and normalise to zero mean and unit length: vectors (N, 196)."""
-    images = images.astype(np.float32)
-    total = images.sum((1, 2)) + 1e-6
-    grid = np.arange(28, dtype=np.float32)
-    dy = np.rint(13.5 - (images.sum(2) @ grid) / total).astype(int)
-    dx = np.rint(13.5 - (images.sum(1) @ grid) / total).astype(int)
-    out = np.stack([np.roll(image, (y, x), (0, 1)) for image, y, x in zip(images, dy, dx, strict=True)])
-    x = out.reshape(len(out), 14, 2, 14, 2).mean((2, 4)).reshape(len(out), -1)
-    x -= x.mean(1, keepdims=True)
-    return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-6)
-
-
 @cache
 def _reader() -> tuple[np.ndarray, float]:
     """(20 000 train digits as vectors, similarity threshold): a nearest-neighbour reader, no model. The
@@ -99,7 +87,7 @@ def _reader() -> tuple[np.ndarray, float]:
     digits are at least that close to one."""
     images, _ = train()
     pick = np.random.default_rng(12345).permutation(len(images))
-    reference, held_out = _centred(images[pick[:20000]]), _centred(images[pick[20000:22000]])
+    reference, held_out = DigitLikeness.vectors(images[pick[:20000]]), DigitLikeness.vectors(images[pick[20000:22000]])
     return reference, float(np.quantile((held_out @ reference.T).max(1), 0.005))
 
 
@@ -107,7 +95,7 @@ def reads_as_digit(images: np.ndarray) -> np.ndarray:
     """For each 28x28 image (N, 28, 28): whether it is as close to some real MNIST train digit as real digits
     are to each other (used to throw away recombinations that came out as a clean digit)."""
     reference, threshold = _reader()
-    return (_centred(images) @ reference.T).max(1) >= threshold
+    return (DigitLikeness.vectors(images) @ reference.T).max(1) >= threshold
 
 
 def _pick(rng: np.random.Generator, digit: int) -> np.ndarray:

@@ -7,8 +7,8 @@ ink_to_mnist`), so the model sees negatives as recognition will show them: lette
 matplotlib ships and from pen strokes), symbols, scribbles and tangles, hatching, shapes, arrows,
 ticks and crosses, two digits side by side, two MNIST training digits laid over each other, and
 (`--negative-halves`) halves and quarters of different MNIST digits joined (none that still reads
-as a digit). Letters a
-person could read as a digit (O, o, Q, D, l, I, i, j, S, s, Z, z, B, b, g, q) are never drawn.
+as a digit). Letters a person could read as a digit (O, o, Q, D, l, I, i, j, S, s, Z, z, B, b, g,
+q) are never drawn.
 numpy and Pillow only; deterministic in the seed.
 """
 
@@ -216,6 +216,8 @@ class DigitLikeness:
 
     @staticmethod
     def vectors(images: np.ndarray) -> np.ndarray:
+        """28x28 images (N, 28, 28) -> vectors (N, 196): each shifted so its centre of mass is at the
+        middle (as MNIST's own are), pooled to 14x14, and normalised to zero mean and unit length."""
         x = images.astype(np.float32)
         total = x.sum((1, 2)) + 1e-6
         grid = np.arange(28, dtype=np.float32)

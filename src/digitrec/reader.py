@@ -139,11 +139,7 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
     chosen, several = select_digit(ink)
     if several:
         return pieces
-    inside = []
-    for p in pieces:
-        b = p.box
-        mine = np.isin(labels[b.y0:b.y1 + 1, b.x0:b.x1 + 1], list(p.labels))
-        inside.append(bool((chosen[b.y0:b.y1 + 1, b.x0:b.x1 + 1][mine] > 0).any()))
+    inside = [bool(piece_ink(chosen, labels, p).any()) for p in pieces]  # holding some of the digit's ink
     pen = stroke_width(chosen > 0.5)
     return [p for p, own in zip(pieces, inside, strict=True)
             if own or not (at_edge(p) or along(p) < HAIRLINE * pen)] or pieces
