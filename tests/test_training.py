@@ -257,3 +257,19 @@ def test_flagged_ones_join_the_training_images_as_ones_and_nothing_else():
     assert torch.equal(more.train_images[:len(plain.train_images)], plain.train_images)
     assert (more.train_labels[-50:] == 1).all()
     assert torch.equal(more.val_images, plain.val_images) and torch.equal(more.test_images, plain.test_images)
+
+
+def test_init_starts_from_the_checkpoint_weights_and_refuses_another_architecture(tmp_path):
+    train(TrainConfig(**{**QUICK, "epochs": 1}, out=str(tmp_path / "a")))
+    start = tmp_path / "a" / "best.safetensors"
+    # A learning rate of ~0 leaves the weights where --init put them (batch-norm statistics still move).
+    train(TrainConfig(**{**QUICK, "epochs": 1}, lr=1e-9, init=str(start), out=str(tmp_path / "b")))
+    before, after = _weights(start), _weights(tmp_path / "b" / "best.safetensors")
+    learnt = [k for k in before if k.endswith("weight")]
+    assert learnt and all(torch.allclose(before[k], after[k], atol=1e-6) for k in learnt)
+    fresh = _weights(train(TrainConfig(**{**QUICK, "epochs": 1}, lr=1e-9, out=str(tmp_path / "c"))).out_dir
+                     / "best.safetensors")
+    assert not all(torch.allclose(before[k], fresh[k], atol=1e-3) for k in learnt)
+    with pytest.raises(DigitrecError) as err:
+        train(TrainConfig(**{**QUICK, "model": "lenet"}, init=str(start), out=str(tmp_path / "d")))
+    assert err.value.input.startswith("--init") and "digitnet-s" in err.value.problem

@@ -58,6 +58,8 @@ class TrainConfig:
                             "digits), learnt as an 11th class 'not a digit' (0: a plain 10-class model)")
     flagged_ones: int = _opt(0, "add this many generated 1s with a flag (MNIST training 1s with a "
                              "flag drawn on, as much of the world writes a 1) to the training images")
+    init: str = _opt("", "start from this checkpoint's weights instead of random ones (fine-tuning); "
+                     "it must hold --model with the same outputs")
     val_size: int = _opt(5000, "hold out the last N training images to pick the `best` checkpoint "
                          "and fit the calibration (0: train on all; `best` is the last epoch and the "
                          "calibration is fitted on augmented training images)")

@@ -121,11 +121,27 @@ def load_splits(cfg: TrainConfig, device: torch.device) -> Splits:
                   put(test_images), put(test_labels), pool)
 
 
-def build_model(cfg: TrainConfig, device: torch.device) -> tuple[torch.nn.Module, models.ModelSpec]:
-    """A fresh model seeded from cfg.seed, prepared for fast training on `device`."""
+def build_model(cfg: TrainConfig, device: torch.device, init: bool = True) -> tuple[torch.nn.Module, models.ModelSpec]:
+    """A fresh model seeded from cfg.seed (holding --init's weights if `init`), prepared for fast training on
+    `device`."""
     spec = models.get_spec(cfg.model)
     torch.manual_seed(cfg.seed)
-    return speedups.accelerate(models.build(cfg.model, **model_kwargs(cfg)), spec, device), spec
+    model = models.build(cfg.model, **model_kwargs(cfg))
+    if cfg.init and init:
+        model.load_state_dict(initial_weights(cfg))
+    return speedups.accelerate(model, spec, device), spec
+
+
+def initial_weights(cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    """The weights of the --init checkpoint, refused unless it holds exactly the model this run trains."""
+    metadata = checkpoints.read_metadata(cfg.init)
+    wanted = models.check_kwargs(cfg.model, model_kwargs(cfg))
+    held = (metadata["model"]["name"], metadata["model"]["kwargs"])
+    if held != (cfg.model, wanted):
+        raise DigitrecError(f"--init {cfg.init}", f"holds {held[0]} {held[1]}, not {cfg.model} {wanted}",
+                            "pass a checkpoint of the same --model (and --negatives on or off as it was)",
+                            kind="bad-model")
+    return checkpoints.load_model(cfg.init)[0].state_dict()
 
 
 def model_kwargs(cfg: TrainConfig) -> dict[str, int]:
@@ -275,7 +291,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
     cfg = cfg if world.is_main else cfg.replace(quiet=True)  # the other ranks print nothing but errors
     log = Log(cfg.quiet)
     splits = load_splits(cfg, device)
-    model, spec = build_model(cfg, device)
+    model, spec = build_model(cfg, device, init=state is None)  # a resumed run's come from last.safetensors
     bf16 = ranks.from_main(lambda: speedups.choose_bf16(cfg.precision, device, model, spec, cfg.batch_size,
                                                               log.line))
     cfg = cfg.replace(precision="bf16" if bf16 else "fp32")  # saved as chosen: --resume continues in it
