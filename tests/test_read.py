@@ -261,3 +261,25 @@ def test_show_and_preview(files: list[Path], tmp_path: Path) -> None:
     assert Image.open(tmp_path / "show.png").width > 300
     assert sorted(p.name for p in (tmp_path / "seen").iterdir()) == [f"year-{i}.png" for i in range(1, 5)]
     assert Image.open(tmp_path / "seen" / "year-1.png").size == (28, 28)
+
+
+def test_a_ruling_line_apart_from_the_digits_is_not_part_of_the_number() -> None:
+    """A line longer than a digit, touching none, would share columns with every digit and swallow
+    them all into one piece; a 7's bar, as short as the digit, stays with its 7."""
+    from digitrec.segment import segment
+
+    ink = np.zeros((60, 200), np.float32)
+    ink[4:6, :] = 1  # the ruling, 2 px thick, across the whole crop
+    for x0 in (20, 80):  # two strokes of digits, 30 px tall
+        ink[20:50, x0:x0 + 4] = 1
+    ink[18:21, 130:160] = 1  # a 7: its bar, then its stem (apart, as a crossed 7's bar may be)
+    ink[24:50, 150:154] = 1
+    _, pieces = segment(ink)
+    assert [(p.box.x0, p.box.x1) for p in pieces] == [(20, 23), (80, 83), (130, 159)]
+
+
+def test_a_small_ruled_crop_whose_line_touches_no_digit(recognizer: Recognizer) -> None:
+    from synth import make_number
+
+    sample = make_number("ruled-paper", 0, 0)  # "44" in an 88x65 crop, a ruling line above it
+    assert recognizer.read(sample.data).number == sample.label == "44"

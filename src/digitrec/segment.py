@@ -2,9 +2,10 @@
 readers began. numpy only.
 
 The ink's connected pieces are found at full analysis resolution (so 1-3 px gaps between digits
-stay gaps); specks and dots are dropped; pieces that share columns are one digit (a 5's flag, the
-two strokes of a 4, a 7's bar); and a piece much wider than a digit is offered split at the columns
-where the least ink crosses, for the reader to keep only where a cut reads clearly better.
+stay gaps); specks, dots and straight lines longer than a digit are dropped; pieces that share
+columns are one digit (a 5's flag, the two strokes of a 4, a 7's bar); and a piece much wider than
+a digit is offered split at the columns where the least ink crosses, for the reader to keep only
+where a cut reads clearly better.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ WIDE = 1.25  # a group this many times as wide as the typical digit may hold tou
 # together at most MERGED of it wide, may be one digit with it (halves of a digit are narrow, digits tall).
 NARROW, MERGE_GAP, MERGED = 0.3, 0.25, 0.9
 MAX_DIGITS = 12  # more pieces than this is not a number to read
+# A piece this many times as wide as it is tall, and longer than RULE_LENGTH digit heights, is a ruling
+# line (or an underline) that touches no digit; it would share columns with every digit and swallow them.
+RULE_ASPECT, RULE_LENGTH = 5.0, 1.5
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,20 @@ def _typical_height(pieces: list[Piece]) -> float:
     heaviest = max(p.mass for p in pieces)
     big = [p.box.height for p in pieces if p.mass >= 0.2 * heaviest]
     return float(np.median(big))
+
+
+def _drop_rules(pieces: list[Piece]) -> list[Piece]:
+    """Without the straight lines longer than a digit: a ruling the paper stage left (it touches no
+    stroke, so nothing tells it from the writing there) or a line drawn under the number. A digit's
+    own bar (a 7's, a 5's flag) is no longer than the digit is tall."""
+    def flat(p: Piece) -> bool:
+        return p.box.width >= RULE_ASPECT * p.box.height
+
+    rest = [p for p in pieces if not flat(p)]
+    if not rest:
+        return pieces
+    height = _typical_height(rest)
+    return [p for p in pieces if not (flat(p) and p.box.width >= RULE_LENGTH * height)]
 
 
 def _drop_specks(pieces: list[Piece]) -> list[Piece]:
@@ -176,7 +194,7 @@ def segment(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
     labels, pieces = _pieces(ink)
     if not pieces:
         return labels, []
-    pieces = _drop_edge_slivers(_merge_columns(_drop_specks(pieces)), ink.shape[1])
+    pieces = _drop_edge_slivers(_merge_columns(_drop_specks(_drop_rules(pieces))), ink.shape[1])
     pieces.sort(key=lambda p: p.box.x0)
     if len(pieces) > MAX_DIGITS:
         return labels, pieces
