@@ -160,3 +160,5 @@ def test_a_recipe_names_its_real_world_training_options() -> None:
     assert recipe_text(preset_config("shipped")).endswith("augmented x1.25, 12.5% not-a-digit")
     text = recipe_text(preset_config("shipped", blur=0.25, flagged_ones=3000, negative_halves=True))
     assert "(25% blurred)" in text and "not-a-digit with joined halves" in text and text.endswith("3000 flagged 1s")
+    assert recipe_text(preset_config("shipped", init="runs/a/best.safetensors")).endswith(
+        "fine-tuned from best.safetensors")

@@ -66,6 +66,8 @@ def recipe_text(cfg: TrainConfig) -> str:
         parts.append(f"{cfg.flagged_ones} flagged 1s")
     if not cfg.normalize:
         parts.append("raw 0..1 pixels")
+    if cfg.init:
+        parts.append(f"fine-tuned from {Path(cfg.init).name}")
     return ", ".join(parts)
 
 

@@ -40,7 +40,7 @@ def _number(kind: type, low: float | None = None, high: float | None = None,
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(TrainConfig):
         # argparse %-formats help strings: a literal % in the text must be doubled.
-        help_text = f"{f.metadata['help']} (default: {f.default})".replace("%", "%%")
+        help_text = f"{f.metadata['help']} (default: {f.default if f.default != '' else 'none'})".replace("%", "%%")
         if str(f.type) == "bool":
             parser.add_argument(flag(f.name), dest=f.name, default=None, action=argparse.BooleanOptionalAction,
                                 help=help_text)
