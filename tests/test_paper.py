@@ -115,6 +115,16 @@ def test_a_tight_crops_thick_strokes_are_no_box(recognizer: Recognizer) -> None:
     assert sample.label == "5" and recognizer.predict(sample.data).digit == 5
 
 
+def test_a_thick_digit_filling_most_of_a_tight_crop_keeps_its_polarity(recognizer: Recognizer) -> None:
+    """Ink is most of the image (57% here), so the median tone is the ink's; the border is still paper."""
+    image = Image.new("RGB", (110, 150), (246, 244, 238))
+    ImageDraw.Draw(image).ellipse((2, -3, 108, 153), outline=(25, 25, 70), width=30)
+    assert (np.asarray(image.convert("L")) < 128).mean() > 0.5
+    assert recognizer.predict(encode(image)).digit == 0
+    sample = digits(39, seed=0, categories=["tight-crop"])[38]  # a thick marker's 8, cut by all four edges
+    assert sample.label == "8" and recognizer.predict(sample.data).digit == 8
+
+
 def test_a_comb_of_cells_is_gone_from_what_the_model_sees() -> None:
     """A form's comb: a baseline with short ticks between the cells, the digit written in one cell."""
     page = Image.new("RGB", (150, 130), (250, 249, 244))

@@ -30,6 +30,7 @@ MIN_CONTRAST = 0.1  # ink must differ from the paper by at least 10% of full sca
 NOISE_FACTOR = 8.0  # ...and by this many standard deviations of the paper's (3x3-averaged) noise
 LOW, HIGH = 0.25, 0.6  # fractions of the ink contrast mapped to 0 and to full ink
 KEYED_PAPER = 0.25  # a transparent pixel's hidden tone this far from the strokes' is the paper's
+BORDER = 0.1  # the outer tenth of each side: mostly paper, even where a tight crop's thick digit is most of the image
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def _interpolation(n: int, b: int, keep: int) -> tuple[np.ndarray, np.ndarray, n
     return i, np.minimum(i + 1, n - 1), np.clip(at - i, 0, 1).astype(np.float32)
 
 
-def raw_ink(g: np.ndarray, blocks: int = BLOCKS) -> np.ndarray:
+def raw_ink(g: np.ndarray, blocks: int = BLOCKS, photo: bool = False) -> np.ndarray:
     """How much darker (or, for light ink, brighter) than the local paper each pixel of a gray image
     is: paper 0, ink positive, relative to the paper's own brightness, denoised."""
     light = box_mean(g, 1)
@@ -181,6 +182,12 @@ def raw_ink(g: np.ndarray, blocks: int = BLOCKS) -> np.ndarray:
     typical, lo, hi = levels[levels.size // 2], quantile_sorted(levels, 0.001), quantile_sorted(levels, 0.999)
     if max(typical - lo, hi - typical) < MIN_CONTRAST:  # ink on under 0.1% of the image: use extremes
         lo, hi = float(light.min()), float(light.max())
+    if not photo:  # a photo's border may be the desk
+        border = _border_tone(light)
+        # A border far from the median tone: the median is the ink's (a thick digit filling most of a
+        # tight crop), the border the paper's. A faint page's gradient has too little contrast for this.
+        if hi - lo > 2 * MIN_CONTRAST and abs(border - typical) > 0.5 * (hi - lo):
+            typical = border
     dark_ink = typical - lo > hi - typical  # the ink is the tone far from the typical (paper) tone
     x = 1.0 - g if dark_ink else g
     bg = background(x, blocks)
@@ -192,13 +199,22 @@ def raw_ink(g: np.ndarray, blocks: int = BLOCKS) -> np.ndarray:
     return ink
 
 
+def _border_tone(light: np.ndarray) -> float:
+    """The median tone of the image's outer BORDER on each side (a frame drawn along the very edge is
+    thinner than that), from every k-th pixel as `sample` takes them."""
+    x = sample(light)
+    h, w = x.shape
+    a, b = max(1, round(BORDER * h)), max(1, round(BORDER * w))
+    return median(np.concatenate([x[:a].ravel(), x[-a:].ravel(), x[a:-a, :b].ravel(), x[a:-a, -b:].ravel()]))
+
+
 def ink_of_gray(g: np.ndarray, photo: bool = False) -> np.ndarray | None:
     """Ink in 0..1 per pixel (0: paper) of a gray image, the paper's own lines removed, or None when
     there is no ink to speak of. A `photo` (an image of more than WORK_SIDE² pixels: a photo or a big scan)
     also loses what lies outside the paper and its soft shading, and its lighting is followed on a
     finer grid: its writing is small beside the frame, and shadows change within a fraction of it."""
     blocks = 2 * BLOCKS if photo else BLOCKS
-    ink = raw_ink(g, blocks)
+    ink = raw_ink(g, blocks, photo)
     sigma = noise(ink)
     # Detection looks at 3x3 means, whose noise is a third of a pixel's: pure noise then peaks near
     # 5 of its sigmas over a whole image, where a digit's strokes stand far above NOISE_FACTOR.
