@@ -134,14 +134,14 @@ def build_model(cfg: TrainConfig, device: torch.device, init: bool = True) -> tu
 
 def initial_weights(cfg: TrainConfig) -> dict[str, torch.Tensor]:
     """The weights of the --init checkpoint, refused unless it holds exactly the model this run trains."""
-    metadata = checkpoints.read_metadata(cfg.init)
+    loaded, metadata = checkpoints.load_model(cfg.init)  # validated: names, shapes, finite weights
     wanted = models.check_kwargs(cfg.model, model_kwargs(cfg))
     held = (metadata["model"]["name"], metadata["model"]["kwargs"])
     if held != (cfg.model, wanted):
         raise DigitrecError(f"--init {cfg.init}", f"holds {held[0]} {held[1]}, not {cfg.model} {wanted}",
                             "pass a checkpoint of the same --model (and --negatives on or off as it was)",
                             kind="bad-model")
-    return checkpoints.load_model(cfg.init)[0].state_dict()
+    return loaded.state_dict()
 
 
 def model_kwargs(cfg: TrainConfig) -> dict[str, int]:
@@ -291,7 +291,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
     cfg = cfg if world.is_main else cfg.replace(quiet=True)  # the other ranks print nothing but errors
     log = Log(cfg.quiet)
     splits = load_splits(cfg, device)
-    model, spec = build_model(cfg, device, init=state is None)  # a resumed run's come from last.safetensors
+    model, spec = build_model(cfg, device, init=state is None)  # resumed: weights from last.safetensors
     bf16 = ranks.from_main(lambda: speedups.choose_bf16(cfg.precision, device, model, spec, cfg.batch_size,
                                                               log.line))
     cfg = cfg.replace(precision="bf16" if bf16 else "fp32")  # saved as chosen: --resume continues in it
