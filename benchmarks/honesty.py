@@ -5,7 +5,7 @@
 Prints, for the shipped model (or --model):
 - ECE (15 equal-width bins, top label) and NLL on the MNIST test set and on realistic non-MNIST digits
   (benchmarks/synth digits of every paper condition), without calibration (T = 1) and with the
-  model's own temperature;
+  model's own calibration (its temperature, raised for unusual inputs by its novelty term);
 - the share of each kind of negative (benchmarks/synth negatives: letters, symbols, scribbles, shapes,
   digit pairs...) answered "not a digit" or "several digits", and of blank pages answered "no digit";
 - the share of real digits refused, on the MNIST test set and on the realistic digits.
@@ -20,18 +20,18 @@ import time
 import numpy as np
 
 from digitrec import Recognizer
+from digitrec.calibration import Calibration
 from digitrec.data import load_split
 from digitrec.errors import DigitrecError
 from digitrec.evaluation import expected_calibration_error
-from digitrec.recognizer import softmax
 from synth import BLANK_CATEGORIES, NEGATIVE_CATEGORIES, blanks, digits, negatives
 
 
 def calibration_figures(recognizer: Recognizer, x28: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    logits = recognizer.logits(x28)[:, :10].astype(np.float64)
+    logits = recognizer.logits(x28).astype(np.float64)
     out = {}
-    for name, t in (("raw", 1.0), ("calibrated", recognizer.temperature)):
-        p = softmax(logits / t)
+    for name, calibration in (("raw", Calibration()), ("calibrated", recognizer.calibration)):
+        p = calibration.probabilities(logits)
         out[f"ece_{name}"] = expected_calibration_error(p, labels)
         out[f"nll_{name}"] = float(-np.log(np.maximum(p[np.arange(len(labels)), labels], 1e-300)).mean())
     return out
@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     recognizer = Recognizer.load(args.model)
     print(f"model: {recognizer.name} ({recognizer.metadata['model']['name']}), temperature "
-          f"{recognizer.temperature:.3f}, judgement: {recognizer.judge.method} at {recognizer.judge.threshold:.4g}")
+          f"{recognizer.temperature:.3f}, novelty {recognizer.calibration.novelty:.2f}, "
+          f"judgement: {recognizer.judge.method} at {recognizer.judge.threshold:.4g}")
     images, labels = load_split("test")
     mnist = calibration_figures(recognizer, images, labels.astype(np.int64))
     answers = recognizer.predict_batch(images, preprocess=False)

@@ -6,10 +6,12 @@ only, and write both into the checkpoint (then `digitrec export` it).
 The data: the MNIST validation split the checkpoint was trained without (its config's val_size, the
 last images of the training set) and the synthetic realistic digits and negatives of benchmarks/synth
 at a tuning seed (default 0). Never the MNIST test set, never a reporting seed.
-- Temperature: one scalar for every input. One T cannot calibrate both sets (at the T that fits
-  MNIST the realistic digits, read less often right, are over-confident; at theirs MNIST is
-  under-confident), so T minimises the realistic digits' NLL among the T whose ECE on the MNIST
-  validation split stays at most MAX_VAL_ECE.
+- Calibration: T(x) = T * (1 + novelty * P(not a digit | x)) (calibration.Calibration). One T for
+  every input cannot calibrate both sets (at the T that fits MNIST the realistic digits, read less
+  often right, are over-confident; at theirs MNIST is under-confident); the novelty term softens the
+  inputs the model itself finds unusual. T and novelty minimise the realistic digits' NLL among the
+  pairs whose ECE on the MNIST validation split stays at most MAX_VAL_ECE. For a 10-class model,
+  novelty stays 0.
 - Threshold on P(not a digit): the lowest that refuses at most MAX_VAL_REFUSED of the validation
   digits; the refusal rates of the realistic digits and the tuning negatives at that point are
   printed.
@@ -23,17 +25,17 @@ import sys
 import numpy as np
 
 from digitrec import Recognizer
-from digitrec.calibration import fit_temperature, nll, refusal_threshold
+from digitrec.calibration import Calibration, fit_temperature, refusal_threshold, softmax
 from digitrec.checkpoints import read_metadata, update_metadata
 from digitrec.data import load_split
 from digitrec.errors import DigitrecError
 from digitrec.evaluation import expected_calibration_error
 from digitrec.judgement import not_a_digit_probability
-from digitrec.recognizer import softmax
 from synth import digits, negatives
 
 MAX_VAL_REFUSED = 0.001  # of MNIST validation digits refused as not a digit
 MAX_VAL_ECE = 0.0075  # a margin under the 1% calibration error wanted on MNIST
+NOVELTIES = np.arange(0, 6.01, 0.25)  # the novelty values searched (0: one temperature for all)
 
 
 def logits_of(recognizer: Recognizer, samples: list) -> tuple[np.ndarray, np.ndarray]:
@@ -47,14 +49,21 @@ def logits_of(recognizer: Recognizer, samples: list) -> tuple[np.ndarray, np.nda
     return recognizer.logits(np.stack(x28)).astype(np.float64), np.array(labels)
 
 
-def fit_temperature_within(val: tuple[np.ndarray, np.ndarray], real: tuple[np.ndarray, np.ndarray]) -> float:
-    """The T minimising the realistic digits' NLL among those keeping MNIST validation's ECE at most
-    MAX_VAL_ECE (the T fitted on MNIST validation alone when none does)."""
-    grid = np.exp(np.linspace(np.log(0.2), np.log(5), 400))
-    allowed = [t for t in grid if expected_calibration_error(softmax(val[0][:, :10] / t), val[1]) <= MAX_VAL_ECE]
+def nll(calibration: Calibration, logits: np.ndarray, labels: np.ndarray) -> float:
+    p = calibration.probabilities(logits)
+    return float(-np.log(np.maximum(p[np.arange(len(labels)), labels], 1e-300)).mean())
+
+
+def fit_calibration_within(val: tuple[np.ndarray, np.ndarray], real: tuple[np.ndarray, np.ndarray]) -> Calibration:
+    """The (T, novelty) minimising the realistic digits' NLL among those keeping MNIST validation's ECE
+    at most MAX_VAL_ECE (the T fitted on MNIST validation alone when none does)."""
+    grid = np.exp(np.linspace(np.log(0.2), np.log(5), 200))
+    novelties = NOVELTIES if val[0].shape[1] == 11 else [0.0]
+    candidates = [Calibration(float(t), float(a)) for t in grid for a in novelties]
+    allowed = [c for c in candidates if expected_calibration_error(c.probabilities(val[0]), val[1]) <= MAX_VAL_ECE]
     if not allowed:
-        return fit_temperature(val[0][:, :10], val[1])
-    return float(min(allowed, key=lambda t: nll(real[0][:, :10], real[1], t)))
+        return Calibration(fit_temperature(val[0][:, :10], val[1]))
+    return min(allowed, key=lambda c: nll(c, *real))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     val = recognizer.logits(images[-val_size:]).astype(np.float64), labels[-val_size:].astype(np.int64)
     real = logits_of(recognizer, digits(args.per_category, args.seed))
     negs, _ = logits_of(recognizer, negatives(args.per_category, args.seed))
-    t = fit_temperature_within(val, real)
+    fitted = fit_calibration_within(val, real)
+    t = fitted.temperature
     for name, (z, y) in (("MNIST validation", val), ("realistic digits", real)):
         print(f"{name:18s} ECE raw {expected_calibration_error(softmax(z[:, :10]), y):.2%}  "
-              f"ECE at T={t:.3f} {expected_calibration_error(softmax(z[:, :10] / t), y):.2%}")
+              f"ECE at T={t:.3f}, novelty {fitted.novelty:.2f} "
+              f"{expected_calibration_error(fitted.probabilities(z), y):.2%}")
     judgement = {}
     if val[0].shape[1] == 11:
         threshold = refusal_threshold(val[0], t, MAX_VAL_REFUSED)
@@ -87,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
                                    "fitted_on": f"MNIST validation ({val_size})"}}
     if args.write:
         update_metadata(args.checkpoint, {"calibration": {
-            "temperature": t, "fitted_on": f"realistic digits (seed {args.seed}) within an ECE of "
-                                          f"{MAX_VAL_ECE:.2%} on MNIST validation ({val_size})"},
+            "temperature": t, "novelty": fitted.novelty,
+            "fitted_on": f"realistic digits (seed {args.seed}) within an ECE of {MAX_VAL_ECE:.2%} on MNIST validation "
+                         f"({val_size})"},
             **judgement})
         print(f"wrote the calibration into {args.checkpoint}; now: digitrec export {args.checkpoint} OUT_DIR")
     return 0

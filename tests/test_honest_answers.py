@@ -1,5 +1,6 @@
 """Honest answers: calibrated confidence and "not a digit". Oracles for the calibration maths, the
-shipped model's temperature carried from its checkpoint into its ONNX export, evaluate's ECE against
+shipped model's calibration (temperature and novelty) carried from its checkpoint into its ONNX export,
+evaluate's ECE against
 a direct computation, and the shipped model's judgement: a letter and a scribble are refused by the
 Python API, the CLI and the server, in the JSON contract, and MNIST test digits are not."""
 
@@ -16,11 +17,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitrec import Recognizer
-from digitrec.calibration import fit_temperature, nll, refusal_threshold
+from digitrec.calibration import Calibration, fit_temperature, nll, refusal_threshold, softmax
 from digitrec.checkpoints import read_metadata, shipped_checkpoint
 from digitrec.cli.recognize import run_predict
 from digitrec.evaluation import expected_calibration_error
-from digitrec.recognizer import softmax
 from fixtures import encode, mnist_test
 
 
@@ -76,18 +76,42 @@ def test_refusal_threshold_refuses_the_fraction_asked() -> None:
 
 # -- the shipped model's calibration, from checkpoint to export ------------------------------------
 
-def test_the_temperature_travels_from_the_checkpoint_into_the_onnx_export(recognizer: Recognizer) -> None:
+def by_hand(logits: np.ndarray, temperature: float, novelty: float) -> np.ndarray:
+    """The calibrated digit probabilities written out: softmax of the 10 digit logits over
+    T * (1 + novelty * P(not a digit)), P(not a digit) the 11th of the softmax of all 11 logits."""
+    z = logits.astype(np.float64)
+    every = np.exp(z - z.max(axis=1, keepdims=True))
+    unusual = every[:, 10] / every.sum(axis=1) if z.shape[1] == 11 else np.zeros(len(z))
+    return softmax(z[:, :10] / (temperature * (1 + novelty * unusual))[:, None])
+
+
+def test_the_novelty_term_raises_the_temperature_of_unusual_inputs_only() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (200, 11))
+    plain, novel = Calibration(0.6), Calibration(0.6, 4.0)
+    np.testing.assert_allclose(plain.probabilities(logits), softmax(logits[:, :10] / 0.6))
+    np.testing.assert_allclose(novel.probabilities(logits), by_hand(logits, 0.6, 4.0))
+    # Softer, never sharper, and each image's answer is unchanged.
+    assert (novel.probabilities(logits).max(1) <= plain.probabilities(logits).max(1) + 1e-12).all()
+    assert (novel.probabilities(logits).argmax(1) == logits[:, :10].argmax(1)).all()
+    # A 10-class model has no "not a digit" output: the novelty term has nothing to read.
+    np.testing.assert_allclose(novel.probabilities(logits[:, :10]), softmax(logits[:, :10] / 0.6))
+
+
+def test_the_calibration_travels_from_the_checkpoint_into_the_onnx_export(recognizer: Recognizer) -> None:
     checkpoint = read_metadata(shipped_checkpoint())
     t = checkpoint["calibration"]["temperature"]
     assert recognizer.metadata["calibration"] == checkpoint["calibration"]  # the ONNX file's own metadata
     assert recognizer.metadata["judgement"] == checkpoint["judgement"]
     assert recognizer.temperature == t and 0.2 < t < 5
+    assert recognizer.calibration == Calibration(t, checkpoint["calibration"].get("novelty", 0.0))
 
 
-def test_confidences_are_the_softmax_of_the_logits_over_the_temperature(recognizer: Recognizer) -> None:
+def test_confidences_are_the_calibrated_softmax_of_the_logits(recognizer: Recognizer) -> None:
     images, _ = mnist_test()
     logits = recognizer.logits(images[:64])
-    expected = softmax(logits[:, :10].astype(np.float64) / recognizer.temperature)
+    c = recognizer.calibration
+    expected = by_hand(logits, c.temperature, c.novelty)
     predictions = recognizer.predict_batch(images[:64], preprocess=False)
     np.testing.assert_allclose([p.probabilities for p in predictions], expected, atol=1e-6)
 
@@ -98,8 +122,9 @@ def test_evaluate_reports_the_ece_of_a_direct_computation() -> None:
 
     report, images, labels = evaluate_checkpoint(shipped_checkpoint(), device="cpu")
     recognizer = Recognizer.load(shipped_checkpoint())  # the checkpoint itself, in torch
-    probabilities = softmax(recognizer.logits(images)[:, :10].astype(np.float64) / report.temperature)
-    assert report.temperature == read_metadata(shipped_checkpoint())["calibration"]["temperature"]
+    probabilities = by_hand(recognizer.logits(images), report.temperature, report.novelty)
+    calibration = read_metadata(shipped_checkpoint())["calibration"]
+    assert (report.temperature, report.novelty) == (calibration["temperature"], calibration.get("novelty", 0.0))
     assert report.ece == pytest.approx(expected_calibration_error(probabilities, labels), abs=1e-4)
     assert report.ece <= 0.01  # the calibration target on the MNIST test set
 

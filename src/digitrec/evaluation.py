@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .batches import to_model_input
+from .calibration import Calibration
 from .data import Normalization
 
 ECE_BINS = 15  # equal-width confidence bins, as in Guo et al. (2017)
@@ -85,6 +86,7 @@ class Report:
     uncalibrated_loss: float
     uncalibrated_ece: float
     temperature: float
+    novelty: float  # how much P(not a digit) raises an image's temperature (calibration.Calibration)
     confusion: np.ndarray  # (10, 10) counts, rows = true digit, columns = predicted digit
     predictions: np.ndarray  # (N,) predicted digits
     probabilities: np.ndarray  # (N, 10) calibrated
@@ -108,6 +110,7 @@ class Report:
             "nll": self.loss,
             "ece": self.ece,
             "temperature": self.temperature,
+            "novelty": self.novelty,
             "uncalibrated": {"nll": self.uncalibrated_loss, "ece": self.uncalibrated_ece},
             "errors": self.errors,
             "count": int(self.confusion.sum()),
@@ -119,7 +122,8 @@ class Report:
     def to_text(self) -> str:
         lines = [f"accuracy {self.accuracy:.2%}  loss (NLL) {self.loss:.4f}  ECE {self.ece:.2%}  "
                  f"errors {self.errors} of {int(self.confusion.sum())}",
-                 f"calibration: temperature {self.temperature:.3f} (uncalibrated: NLL {self.uncalibrated_loss:.4f}, "
+                 f"calibration: temperature {self.temperature:.3f}, novelty {self.novelty:.2f} "
+                 f"(uncalibrated: NLL {self.uncalibrated_loss:.4f}, "
                  f"ECE {self.uncalibrated_ece:.2%})", "",
                  "digit  precision  recall  support"]
         for d in range(10):
@@ -131,22 +135,26 @@ class Report:
         return "\n".join(lines)
 
 
-def report(logits: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0) -> Report:
-    """The full report of a model's logits (N, classes) for images with these labels."""
+def report(logits: torch.Tensor, labels: torch.Tensor, calibration: Calibration | None = None) -> Report:
+    """The full report of a model's logits (N, classes) for images with these labels, its probabilities
+    calibrated by `calibration` (none: T = 1)."""
+    calibration = calibration or Calibration()
+    temperatures = torch.from_numpy(calibration.temperatures(logits.double().cpu().numpy()))[:, None]
     digits = digit_logits(logits).double().cpu()
     y = labels.cpu()
     predictions = digits.argmax(1)
     confusion = torch.zeros(10, 10, dtype=torch.int64)
     confusion.index_put_((y, predictions), torch.ones_like(y), accumulate=True)
     raw = torch.softmax(digits, 1).numpy()
-    calibrated = torch.softmax(digits / temperature, 1).numpy()
+    calibrated = torch.softmax(digits / temperatures, 1).numpy()
     labels_np = y.numpy()
     return Report(accuracy=(predictions == y).double().mean().item(),
-                  loss=F.cross_entropy(digits / temperature, y).item(),
+                  loss=F.cross_entropy(digits / temperatures, y).item(),
                   ece=expected_calibration_error(calibrated, labels_np),
                   uncalibrated_loss=F.cross_entropy(digits, y).item(),
                   uncalibrated_ece=expected_calibration_error(raw, labels_np),
-                  temperature=temperature, confusion=confusion.numpy(), predictions=predictions.numpy(),
+                  temperature=calibration.temperature, novelty=calibration.novelty, confusion=confusion.numpy(),
+                  predictions=predictions.numpy(),
                   probabilities=calibrated)
 
 
@@ -155,12 +163,12 @@ def evaluate_checkpoint(path: str | Path, data_dir: str = "", device: str = "aut
     """(report, test images, test labels) of a checkpoint on the MNIST test set."""
     from . import checkpoints, data
     from .devices import resolve_device
-    from .metadata import normalization_of, temperature_of
+    from .metadata import normalization_of
 
     dev = resolve_device(device)
     model, metadata = checkpoints.load_model(path, dev)
     images, labels = data.load_split("test", data_dir or None)
     logits = predict_logits(model, torch.from_numpy(images).unsqueeze(1).to(dev),
                             normalization_of(metadata))
-    result = report(logits, torch.from_numpy(labels).long(), temperature_of(metadata))
+    result = report(logits, torch.from_numpy(labels).long(), Calibration.of(metadata))
     return result, images, labels

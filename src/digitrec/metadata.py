@@ -21,6 +21,7 @@ from .errors import DigitrecError
 FORMAT = "digitrec-checkpoint/1"
 METADATA_KEY = "digitrec"  # safetensors __metadata__ key and ONNX metadata_props key of the JSON
 TEMPERATURE_RANGE = (0.05, 20.0)
+MAX_NOVELTY = 20.0  # calibration: P(not a digit) raises an image's temperature at most (1 + this) times
 MAX_DEPTH = 16  # ours nest 4 levels
 
 
@@ -86,6 +87,9 @@ def validate(metadata: Any, source: str) -> dict[str, Any]:
         if not (isinstance(calibration, dict) and _number(calibration.get("temperature"))
                 and low <= calibration["temperature"] <= high):
             raise _fail(source, f"the calibration needs a temperature from {low} to {high}")
+        novelty = calibration.get("novelty", 0.0)
+        if not (_number(novelty) and 0 <= novelty <= MAX_NOVELTY):
+            raise _fail(source, f"the calibration's novelty must be a number from 0 to {MAX_NOVELTY:g}")
     judgement = metadata.get("judgement")
     if judgement is not None and not (isinstance(judgement, dict) and _number(judgement.get("threshold"))
                                       and 0 <= judgement["threshold"] <= 1):
@@ -118,11 +122,6 @@ def _not_plain(value: Any, depth: int) -> str:
 def normalization_of(metadata: dict[str, Any]) -> Normalization:
     values = (metadata.get("input") or {}).get("normalization")
     return Normalization(float(values["mean"]), float(values["std"])) if values else MNIST_NORMALIZATION
-
-
-def temperature_of(metadata: dict[str, Any]) -> float:
-    """The calibration temperature T (probabilities are softmax(logits / T)); 1 when uncalibrated."""
-    return float((metadata.get("calibration") or {}).get("temperature", 1.0))
 
 
 def classes_of(metadata: dict[str, Any]) -> int:

@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 
 from . import reader
+from .calibration import Calibration
 from .checkpoints import shipped_checkpoint
 from .errors import DigitrecError
 from .images import ImageSource, describe
 from .judgement import Judge, Verdict, not_a_digit_probability, reason
-from .metadata import classes_of, normalization_of, temperature_of
+from .metadata import classes_of, normalization_of
 from .preprocess import analyse, as_mnist, to_mnist
 from .reader import Reading
 from .runtimes import LayerInfo, Loaded, Probe, Runner, onnx_runner, torch_runner
@@ -91,12 +92,6 @@ class Prediction:
         return replace(self, digit=None, confidence=None, verdict=verdict)
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 class Recognizer:
     """A digit recogniser: a model plus the one preprocessing path. Build it with `Recognizer.load`."""
 
@@ -108,7 +103,8 @@ class Recognizer:
         self.name = name
         self.layers = layers  # the layers `activations` returns (none for an export without them)
         self.normalization = normalization_of(metadata)
-        self.temperature = temperature_of(metadata)
+        self.calibration = Calibration.of(metadata)
+        self.temperature = self.calibration.temperature  # T for a usual image (see `calibration`)
         self.judge = Judge.of(metadata, classes_of(metadata))
         # Threads that run the chunks of one big batch side by side; they hold no state.
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="digitrec") if workers > 1 else None
@@ -163,8 +159,7 @@ class Recognizer:
         if not len(x28):
             return []
         logits = self.logits(x28)
-        # float64: the 10 probabilities sum to 1 exactly enough. The temperature calibrates them.
-        probs = softmax(logits[:, :10].astype(np.float64) / self.temperature)
+        probs = self.calibration.probabilities(logits)  # float64: the 10 sum to 1 exactly enough
         not_digit = not_a_digit_probability(logits)
         refused = self.judge.refuse(probs, not_digit)
         answers = []
