@@ -25,6 +25,7 @@ STROKES = {  # pen strokes in a unit box (x right, y down); separate strokes do 
     "7": [[(0.1, 0.02), (0.9, 0.02), (0.45, 1.0)], [(0.32, 0.55), (0.78, 0.55)]],  # a crossed 7's bar, touching
     "1": [[(0.5, 0.0), (0.5, 1.0)]],
     "4 apart": [[(0.62, 0.0), (0.1, 0.62), (0.56, 0.62)], [(0.7, 0.3), (0.7, 1.0)]],  # the bar stops short of the stem
+    "4 slanted": [[(0.5, 0.0), (0.0, 0.62), (0.5, 0.62)], [(0.95, 0.0), (0.55, 1.0)]],  # both strokes wide
     "0": [[(0.5, 0.0), (0.85, 0.25), (0.85, 0.75), (0.5, 1.0), (0.15, 0.75), (0.15, 0.25), (0.5, 0.0)]],
 }
 
@@ -86,6 +87,20 @@ def test_a_4_whose_stem_stands_apart_is_one_digit(recognizer: Recognizer) -> Non
     """Its two strokes share no columns, and each alone reads as a 1; together they read as a 4."""
     reading = recognizer.read(encode(number([font_ink(1, 110), pen_digit("4 apart", 110), font_ink(7, 110)], [35, 35])))
     assert reading.number == "147" and len(reading.digits) == 3
+
+
+def test_a_4_in_two_wide_strokes_is_one_digit(recognizer: Recognizer) -> None:
+    """Its slanted stem and its open arm are each over a third of the digit's height wide."""
+    glyphs = [font_ink(1, 110), pen_digit("4 slanted", 110), font_ink(7, 110)]
+    reading = recognizer.read(encode(number(glyphs, [35, 35])))
+    assert reading.number == "147" and len(reading.digits) == 3
+
+
+def test_two_touching_digits_as_wide_as_two_are_split_though_they_read_as_one(recognizer: Recognizer) -> None:
+    """The overlapping 99 reads as one digit fairly surely; as wide as two of the number's digits, it
+    is split when the two read at least a little surer."""
+    reading = recognizer.read(encode(number([font_ink(d, 90) for d in (6, 9, 9, 1)], [30, -6, 30])))
+    assert reading.number == "6991" and len(reading.digits) == 4
 
 
 def test_different_sizes_on_a_drifting_baseline(recognizer: Recognizer) -> None:

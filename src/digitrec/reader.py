@@ -25,7 +25,9 @@ from .segment import Piece, piece_ink, segment
 
 HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
 READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
-SPLIT_GAIN = 0.15  # a cut must raise the weakest digit's confidence by this much to be taken
+SPLIT_GAIN = 0.15  # a cut must raise the weakest digit's confidence by this much to be taken...
+PAIR_WIDTHS = 1.6  # ...or by MERGE_GAIN when the piece is this many of the number's digit widths wide
+SPLIT_FLOOR = 0.8  # and each digit of a cut must be read at least this surely (halves of one digit rarely are)
 MERGE_GAIN = 0.05  # two strokes are read as one digit when it is this much surer than the weaker of the two
 
 
@@ -162,9 +164,12 @@ def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
             k += len(option)
         best = 0
         for i in range(1, len(answers)):
-            # More digits than the default reading must read clearly better; fewer, a little better.
-            gain = SPLIT_GAIN if len(answers[i]) > len(answers[0]) else MERGE_GAIN
-            if _weakest(answers[i]) >= _weakest(answers[best]) + gain:
+            # More digits than the default reading must read clearly better (a little, where the piece is as
+            # wide as two digits); fewer, a little better.
+            more = len(answers[i]) > len(answers[0])
+            gain = SPLIT_GAIN if more and piece.widths < PAIR_WIDTHS else MERGE_GAIN
+            weakest = _weakest(answers[i])
+            if weakest >= _weakest(answers[best]) + gain and (weakest >= SPLIT_FLOOR or not more):
                 best = i
         for pred, cols in zip(answers[best], spans[best], strict=True):
             digits.append(DigitRead(pred.digit, pred.confidence if pred.is_digit else pred.closest_probability,

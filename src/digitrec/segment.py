@@ -23,7 +23,10 @@ SHARED = 0.5  # pieces overlapping by this fraction of the narrower one's width 
 WIDE = 1.25  # a group this many times as wide as the typical digit may hold touching digits
 # A piece at most NARROW of the digits' height wide, with a neighbour closer than MERGE_GAP of it, the two
 # together at most MERGED of it wide, may be one digit with it (halves of a digit are narrow, digits tall).
-NARROW, MERGE_GAP, MERGED = 0.3, 0.25, 0.9
+NARROW, MERGE_GAP, MERGED = 0.45, 0.25, 0.9
+# Besides the cuts near the middle, the VALLEYS thinnest columns within VALLEY_SPAN of the middle (a
+# fraction of the piece's width each side) are offered as 2-digit cuts.
+VALLEYS, VALLEY_SPAN = 3, 0.35
 MAX_DIGITS = 12  # more pieces than this is not a number to read
 # A piece this many times as wide as it is tall, and longer than RULE_LENGTH digit heights, is a ruling
 # line (or an underline) that touches no digit; it would share columns with every digit and swallow them.
@@ -62,6 +65,7 @@ class Piece:
     # Other readings to consider, each a list of column ranges (x0, x1) of the ink map, left to right.
     alternatives: list[list[tuple[int, int]]]
     parts: list[tuple[int, int]] | None = None  # the reading taken by default; None: the whole box
+    widths: float = 1.0  # how many of the number's typical digit widths wide it is
 
     @property
     def reading(self) -> list[tuple[int, int]]:
@@ -163,9 +167,38 @@ def _cuts(ink: np.ndarray, piece: Piece, labels: np.ndarray, digit_width: float)
             cuts.append(cut)
             lo = cut
         if len(cuts) == parts - 1:
-            edges = [0, *cuts, box.width]
-            options.append([(box.x0 + edges[k], box.x0 + edges[k + 1] - 1) for k in range(parts)])
+            options.append(_parts(box, cuts))
+    # Touching digits of unequal widths (a narrow 1 against a 4) meet off the middle, and a digit's own
+    # thin columns (a 4 between its arm and stem) can be thinner than the join: the deepest few
+    # valleys of the middle are offered too, for the model to choose from.
+    for cut in _valleys(profile, VALLEYS) if options else []:
+        option = _parts(box, [cut])
+        if option not in options:
+            options.append(option)
     return options
+
+
+def _valleys(profile: np.ndarray, count: int) -> list[int]:
+    """Up to `count` columns, lowest first, where the ink profile has a local minimum, within the
+    middle of the piece (VALLEY_SPAN each side) and at least a tenth of its width apart."""
+    width = len(profile)
+    lo, hi = max(2, round((0.5 - VALLEY_SPAN) * width)), min(width - 2, round((0.5 + VALLEY_SPAN) * width))
+    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
+    inner = np.arange(max(lo, 1), min(hi, width - 1))
+    minima = inner[(smooth[inner] <= smooth[inner - 1]) & (smooth[inner] <= smooth[inner + 1])]
+    chosen: list[int] = []
+    for column in minima[np.argsort(smooth[minima], kind="stable")].tolist():
+        if all(abs(column - c) >= 0.1 * width for c in chosen):
+            chosen.append(column)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def _parts(box: Box, cuts: list[int]) -> list[tuple[int, int]]:
+    """The column ranges of a box cut before each of `cuts` (offsets from its left edge)."""
+    edges = [0, *cuts, box.width]
+    return [(box.x0 + edges[k], box.x0 + edges[k + 1] - 1) for k in range(len(edges) - 1)]
 
 
 def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
@@ -202,6 +235,7 @@ def segment(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
     narrow = [p.box.width for p in pieces if p.box.width <= WIDE * 0.75 * height]
     digit_width = float(np.median(narrow)) if narrow else 0.6 * height
     for piece in pieces:
+        piece.widths = piece.box.width / digit_width
         if piece.box.width > WIDE * max(digit_width, 0.45 * piece.box.height):
             piece.alternatives = _cuts(ink, piece, labels, digit_width)
     return labels, _offer_merges(pieces, height)
