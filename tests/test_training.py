@@ -64,10 +64,12 @@ def test_same_seed_same_weights_other_seed_other_weights(tmp_path, precision):
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
-def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path, ema):
     # One precision for both runs: on a CPU with AVX-512 BF16, "auto" chooses by timing a few steps,
-    # and the uninterrupted and the interrupted run could each choose another.
-    cfg = TrainConfig(**{**QUICK, "epochs": 3, "augment": True, "train_limit": 1000}, precision="fp32")
+    # and the uninterrupted and the interrupted run could each choose another. With --ema the saved
+    # weights are the average's, and the weights being trained travel beside them.
+    cfg = TrainConfig(**{**QUICK, "epochs": 3, "augment": True, "train_limit": 1000}, precision="fp32", ema=ema)
     full = train(cfg.replace(out=str(tmp_path / "full")))
 
     def interrupt_after_first_epoch(row):
@@ -86,6 +88,20 @@ def test_resume_reaches_the_same_weights_as_an_uninterrupted_run(tmp_path):
     assert len(list(csv.DictReader((tmp_path / "cut" / "metrics.csv").open()))) == 3
     with pytest.raises(DigitrecError, match="already finished"):
         resume(tmp_path / "cut", {"quiet": True})
+
+
+def test_ema_saves_and_evaluates_the_average_of_the_weights(tmp_path):
+    from digitrec.evaluation import evaluate_checkpoint
+
+    result = train(TrainConfig(**{**QUICK, "epochs": 1}, precision="fp32", ema=0.9, out=str(tmp_path)))
+    saved = load_file(str(tmp_path / "last.safetensors"))
+    averaged = {k[len("model."):]: v for k, v in saved.items() if k.startswith("model.")}
+    trained = {k[len("optimizer.training."):]: v for k, v in saved.items() if k.startswith("optimizer.training.")}
+    assert averaged.keys() <= trained.keys()
+    assert not all(torch.equal(averaged[k], trained[k]) for k in averaged)  # the average lags the last step
+    report, _, _ = evaluate_checkpoint(tmp_path / "last.safetensors", device="cpu")
+    assert report.accuracy == pytest.approx(result.test_acc, abs=1e-4)  # the recorded figure is the average's
+    assert result.test_acc > 0.85
 
 
 def test_auto_precision_is_decided_once_and_recorded(tmp_path):

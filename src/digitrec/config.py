@@ -37,6 +37,9 @@ class TrainConfig:
     momentum: float = _opt(0.9, "momentum (sgd); beta1 (adam, adamw)")
     nesterov: bool = _opt(True, "Nesterov momentum (sgd)")
     weight_decay: float = _opt(5e-4, "L2 weight decay (decoupled for adamw)")
+    ema: float = _opt(0.0, "keep an exponential moving average of the weights (and BatchNorm statistics) with "
+                      "this decay per step, e.g. 0.999; the average is what is evaluated, calibrated and saved "
+                      "(0: off)")
     schedule: str = _opt("onecycle", "learning-rate schedule", choices=SCHEDULES)
     warmup: float = _opt(0.1, "fraction of steps spent warming up (onecycle)")
     step_size: int = _opt(1, "epochs between learning-rate drops (step schedule)")
@@ -127,6 +130,7 @@ def _ranges(c: TrainConfig) -> list[tuple[str, Any, bool, str]]:
         ("lr", c.lr, _finite(c.lr) and 0 < c.lr <= 100, "positive and at most 100"),
         ("momentum", c.momentum, _finite(c.momentum) and 0 <= c.momentum < 1, "at least 0 and below 1"),
         ("weight_decay", c.weight_decay, _finite(c.weight_decay) and 0 <= c.weight_decay <= 1, "between 0 and 1"),
+        ("ema", c.ema, _finite(c.ema) and 0 <= c.ema < 1, "at least 0 and below 1"),
         ("warmup", c.warmup, _finite(c.warmup) and 0 <= c.warmup <= 1, "between 0 and 1"),
         ("step_size", c.step_size, 1 <= c.step_size <= 10_000, "between 1 and 10000"),
         ("gamma", c.gamma, _finite(c.gamma) and 0 < c.gamma <= 1, "above 0 and at most 1"),

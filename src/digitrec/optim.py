@@ -1,4 +1,5 @@
-"""Optimizers, learning-rate schedules, and the optimizer state as flat tensors (for checkpoints)."""
+"""Optimizers, learning-rate schedules, the moving average of the weights (--ema), and the optimizer
+state as flat tensors (for checkpoints)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ import math
 from typing import Any
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from .config import TrainConfig
+
+# In a resumable checkpoint of a run with --ema, the weights are the average's; the weights being
+# trained, and the count of steps averaged, travel beside the optimizer state under this prefix.
+TRAINING_PREFIX = "training."
 
 
 def learning_rate(cfg: TrainConfig, step: int, total_steps: int, steps_per_epoch: int) -> float:
@@ -33,6 +39,25 @@ def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
         adam = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
         return adam(params, lr=cfg.lr, betas=(cfg.momentum, 0.999), weight_decay=cfg.weight_decay)
     return torch.optim.Adadelta(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def averaged(model: torch.nn.Module, cfg: TrainConfig) -> AveragedModel | None:
+    """The exponential moving average of `model`'s weights and buffers (BatchNorm's statistics too)
+    that --ema keeps, updated after every step; None when --ema is 0."""
+    if not cfg.ema:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+
+
+def resume_tensors(optimizer: torch.optim.Optimizer, model: torch.nn.Module,
+                   average: AveragedModel | None) -> dict[str, torch.Tensor]:
+    """What last.safetensors holds beside its weights: the optimizer state, and with --ema the weights
+    being trained and the count of averaged steps (its weights are then the average's)."""
+    flat = optimizer_tensors(optimizer)
+    if average is not None:
+        flat.update({TRAINING_PREFIX + k: v for k, v in model.state_dict().items()})
+        flat[TRAINING_PREFIX + "n_averaged"] = average.n_averaged
+    return flat
 
 
 def optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:

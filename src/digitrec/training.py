@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel
 
 from . import checkpoints, distributed, models, ranks, speedups
 from .augment import augment_batch
@@ -34,7 +35,7 @@ from .errors import DigitrecError
 from .evaluation import calibration_error, loss_and_accuracy, predict_logits
 from .fileio import atomic_write, writable_dir
 from .metadata import build_metadata
-from .optim import learning_rate, make_optimizer, optimizer_tensors
+from .optim import averaged, learning_rate, make_optimizer, resume_tensors
 from .runlog import Log, epoch_line, process_start_time, write_metrics
 from .training_state import TrainState
 
@@ -170,8 +171,10 @@ def objective_text(cfg: TrainConfig) -> str:
 
 @distributed.exchanging()
 def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, splits: Splits, cfg: TrainConfig,
-                    spec: models.ModelSpec, epoch: int, bf16: bool, log: Log) -> dict[str, float]:
-    """One pass over the training images; the epoch's mean losses, accuracy and last learning rate."""
+                    spec: models.ModelSpec, epoch: int, bf16: bool, log: Log,
+                    average: AveragedModel | None = None) -> dict[str, float]:
+    """One pass over the training images, updating `average` (--ema) after each step; the epoch's
+    mean losses, accuracy and last learning rate."""
     images, labels = splits.train_images, splits.train_labels
     n, device = len(images), images.device
     extra = round(cfg.negatives * cfg.batch_size)  # not-a-digit images in each batch
@@ -201,6 +204,8 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, sp
         optimizer.zero_grad(set_to_none=True)
         (loss * weight).backward()
         optimizer.step()
+        if average is not None:
+            average.update_parameters(model)
         with torch.no_grad():  # the digits' figures: negatives would make them incomparable with test's
             digits = logits[:len(index), :10]
             sums += torch.stack([loss.detach().double() * len(index),
@@ -261,9 +266,9 @@ def evaluate_epoch(model: torch.nn.Module, splits: Splits, cfg: TrainConfig, spe
 
 
 def save_epoch(out: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-               state: TrainState, calibration: dict[str, Any]) -> None:
+               state: TrainState, calibration: dict[str, Any], average: AveragedModel | None = None) -> None:
     """metrics.csv, last.safetensors (resumable) and, when this epoch is the best so far, best.safetensors,
-    each with the epoch's calibration."""
+    each with the epoch's calibration and the weights evaluated (--ema: the average's)."""
     row = state.rows[-1]
     write_metrics(state.rows, out / "metrics.csv")
     metrics = {k: row[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc", "test_ece")}
@@ -275,9 +280,9 @@ def save_epoch(out: Path, cfg: TrainConfig, model: torch.nn.Module, optimizer: t
     is_best = not cfg.val_size or row["val_acc"] > state.best_val_acc
     if cfg.val_size:
         state.best_val_acc = max(state.best_val_acc, row["val_acc"])
-    weights = model.state_dict()
+    weights = (average.module if average is not None else model).state_dict()
     checkpoints.save(out / "last.safetensors", {**metadata, **state.resume_fields()}, weights,
-                     optimizer_tensors(optimizer))
+                     resume_tensors(optimizer, model, average))
     if is_best:
         checkpoints.save(out / "best.safetensors", metadata, weights)
 
@@ -300,8 +305,10 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
         out = writable_dir(out, "--out")
         atomic_write(out / "config.json", json.dumps({**cfg.to_dict(), **world.record()}, indent=2).encode())
     optimizer = make_optimizer(cfg, model.parameters())
+    average = averaged(model, cfg)
+    evaluated = average.module if average is not None else model  # what is measured and saved
     state = state or TrainState()
-    state.restore(model, optimizer)
+    state.restore(model, optimizer, average)
     trained = ranks.wrap(model)  # after the fast layers, the layout and the weights are in place
     elapsed_before = state.rows[-1]["elapsed_seconds"] if state.rows else 0.0
     digest = ""  # of the weights, that every rank holds
@@ -312,17 +319,17 @@ def train(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], None] | None = 
     for epoch in range(state.epoch, cfg.epochs):
         t_epoch = time.time()
         row: dict[str, Any] = {"epoch": epoch + 1,
-                               **train_one_epoch(trained, optimizer, splits, cfg, spec, epoch, bf16, log)}
+                               **train_one_epoch(trained, optimizer, splits, cfg, spec, epoch, bf16, log, average)}
         row["epoch_seconds"] = time.time() - t_epoch
         digest = ranks.synchronize(model, epoch + 1)
-        measured = ranks.from_main(lambda: evaluate_epoch(model, splits, cfg, spec, bf16))  # rank 0's
+        measured = ranks.from_main(lambda: evaluate_epoch(evaluated, splits, cfg, spec, bf16))  # rank 0's
         row.update(measured["metrics"])
         row["elapsed_seconds"] = elapsed_before + time.time() - t_start
         row["images_per_second"] = n_train / row["epoch_seconds"]
         state.epoch, state.rows = epoch + 1, [*state.rows, row]
         log.line(epoch_line(row, cfg.epochs))
         if world.is_main:
-            save_epoch(out, cfg, model, optimizer, state, measured["calibration"])
+            save_epoch(out, cfg, model, optimizer, state, measured["calibration"], average)
         if on_epoch is not None:
             on_epoch(row)
 

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.optim.swa_utils import AveragedModel
 
 from . import checkpoints, distributed, ranks
 from .config import TrainConfig, flag
 from .errors import DigitrecError
-from .optim import load_optimizer_tensors
+from .optim import TRAINING_PREFIX, load_optimizer_tensors
 
 # Flags that may differ on --resume: they change neither the numbers a run computes nor its recipe.
 # More --epochs extends the run: the learning-rate schedule is recomputed over the new total.
@@ -33,13 +34,21 @@ class TrainState:
         """What last.safetensors holds beyond an ordinary checkpoint's metadata."""
         return {"rows": self.rows, "best_val_acc": self.best_val_acc}
 
-    def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
-        """Load the saved weights and optimizer state (nothing when starting fresh)."""
+    def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                average: AveragedModel | None = None) -> None:
+        """Load the saved weights, optimizer state and --ema average (nothing when starting fresh)."""
         if self.model_state is None:
             return
         try:
-            model.load_state_dict(self.model_state)
-            load_optimizer_tensors(optimizer, self.optimizer_state or {})
+            rest = dict(self.optimizer_state or {})
+            if average is not None:  # the checkpoint's weights are the average's (optim.resume_tensors)
+                training = {k[len(TRAINING_PREFIX):]: rest.pop(k) for k in list(rest) if k.startswith(TRAINING_PREFIX)}
+                average.n_averaged.copy_(training.pop("n_averaged"))
+                average.module.load_state_dict(self.model_state)
+                model.load_state_dict(training)
+            else:
+                model.load_state_dict(self.model_state)
+            load_optimizer_tensors(optimizer, rest)
         except (RuntimeError, ValueError, KeyError) as err:
             raise DigitrecError("last.safetensors", f"its weights or optimizer state do not fit the run "
                                 f"({str(err).strip().splitlines()[0][:120]})", "start a new run",
