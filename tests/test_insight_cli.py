@@ -157,8 +157,10 @@ def test_a_recipe_names_its_real_world_training_options() -> None:
     from digitrec.compare import recipe_text
     from digitrec.config import preset_config
 
-    assert recipe_text(preset_config("shipped")).endswith("augmented x1.25, 12.5% not-a-digit")
-    text = recipe_text(preset_config("shipped", blur=0.25, flagged_ones=3000, negative_halves=True))
-    assert "(25% blurred)" in text and "not-a-digit with joined halves" in text and text.endswith("3000 flagged 1s")
+    plain = dict(blur=0.0, flagged_ones=0, negative_halves=False, ema=0.0)
+    assert recipe_text(preset_config("shipped", **plain)).endswith("augmented x1.25, 12.5% not-a-digit")
+    text = recipe_text(preset_config("shipped"))
+    assert "(25% blurred)" in text and "not-a-digit with joined halves" in text and "3000 flagged 1s" in text
+    assert text.endswith("weights averaged (EMA 0.999)")
     assert recipe_text(preset_config("shipped", init="runs/a/best.safetensors")).endswith(
         "fine-tuned from best.safetensors")
