@@ -123,7 +123,9 @@ def test_explanation_json(shipped: Recognizer) -> None:
         assert image[..., 0].max() == 255 and layer["max"] == pytest.approx(float(view.values.max()))
         assert (image[..., 1] == 0).any() and (image[..., 1] == 255).any()  # transparent gaps between maps
     naive = out["tutorial_preprocessing"]
-    assert set(naive) >= {"digit", "confidence", "probabilities", "preprocessed"}
+    # The tutorials' 28x28 of a dark-on-light canvas is inverted: the model may well refuse it.
+    assert set(naive) >= {"digit", "probabilities", "preprocessed"}
+    assert set(naive) >= ({"confidence"} if naive["digit"] is not None else {"reason", "closest_digit"})
     np.testing.assert_array_equal(png(naive["preprocessed"]), explanation.tutorial.preprocessed)
 
 
