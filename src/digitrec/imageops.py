@@ -77,16 +77,27 @@ def nonzero(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.divmod(np.flatnonzero(x), x.shape[1])
 
 
+def row_counts(mask: np.ndarray) -> np.ndarray:
+    """The ink pixels in each row of a 2-D mask: np.count_nonzero(mask, axis=1), 2-3x faster."""
+    return np.add.reduce(np.asarray(mask, dtype=bool).view(np.uint8), axis=1, dtype=np.uint32)
+
+
+def row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, start, end (exclusive)) of every run of ink in each row of a 2-D mask, in raster order."""
+    p = pad(np.asarray(mask, dtype=bool), (0, 0), (1, 1))
+    # Where a row changes, (h, w + 1): numpy finds the nonzeros of a bool array 7x faster than of an
+    # int8 diff. Each row's changes alternate start, end: in raster order they pair up.
+    rows, cols = nonzero(p[:, 1:] != p[:, :-1])
+    return rows[0::2], cols[0::2], cols[1::2]
+
+
 def label_components(mask: np.ndarray) -> np.ndarray:
     """8-connected component labels (0: background, then 1, 2... in order of each one's first pixel).
     Works on the rows' runs of ink, not on pixels: runs in adjacent rows that touch (diagonally too)
     are joined, and the runs' graph is solved by hooking each run to the smallest run it touches and
     following pointers, a few rounds. A 600x200 number took 6 ms per call as a pixel-pointer version."""
     h, w = mask.shape
-    edges = np.diff(pad(np.asarray(mask, dtype=np.int8), (0, 0), (1, 1)), axis=1)  # (h, w + 1)
-    # Each row's edges alternate start, end (exclusive): in raster order they pair up.
-    rows, cols = nonzero(edges)
-    rows, starts, ends = rows[0::2], cols[0::2], cols[1::2]
+    rows, starts, ends = row_runs(mask)
     if not len(starts):
         return np.zeros((h, w), np.int64)
     # A run in row r touches the runs of row r + 1 that start at most at its end and end at least at its
@@ -116,16 +127,25 @@ def label_components(mask: np.ndarray) -> np.ndarray:
 
 def component_boxes(labels: np.ndarray) -> np.ndarray:
     """(count + 1, 4): rows y0, y1 and columns x0, x1 (inclusive) of each label's pixels; row 0 (the
-    background) and labels without pixels hold y0 > y1."""
+    background) and labels without pixels hold y0 > y1. From the rows' runs of one label, some 20x
+    fewer than the pixels."""
     count = int(labels.max(initial=0))
-    ys, xs = nonzero(labels)
-    which = labels[ys, xs]
+    h, w = labels.shape
+    changes = np.empty((h, w + 1), bool)  # where a run of one label starts (or the last one ends)
+    np.not_equal(labels[:, :1], 0, out=changes[:, :1])
+    np.not_equal(labels[:, 1:], labels[:, :-1], out=changes[:, 1:w])
+    np.not_equal(labels[:, -1:], 0, out=changes[:, w:])
+    rows, cols = nonzero(changes)
+    which = labels[rows, np.minimum(cols, w - 1)]
+    # A run of a label (not the background, nor past the row's end) always ends at the next change.
+    runs = np.flatnonzero((which != 0) & (cols < w))
+    rows, which, x0, x1 = rows[runs], which[runs], cols[runs], cols[runs + 1] - 1
     boxes = np.empty((count + 1, 4), np.int64)
     boxes[:, 0::2] = np.iinfo(np.int64).max
     boxes[:, 1::2] = -1
-    for k, coords in ((0, ys), (2, xs)):
-        np.minimum.at(boxes[:, k], which, coords)
-        np.maximum.at(boxes[:, k + 1], which, coords)
+    for k, low, high in ((0, rows, rows), (2, x0, x1)):
+        np.minimum.at(boxes[:, k], which, low)
+        np.maximum.at(boxes[:, k + 1], which, high)
     return boxes
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .imageops import nonzero, pad
+from .imageops import nonzero, pad, row_counts, row_runs
 
 MAX_SKEW = 0.07  # tan of the largest skew searched: 4 degrees
 SKEW_STEPS = 15  # skews tried first, evenly spaced in -MAX_SKEW..MAX_SKEW, then refined
@@ -59,16 +59,24 @@ def skew_of(mask: np.ndarray) -> float:
     if total < 16:
         return 0.0
     step = max(1, total // SKEW_SAMPLE)  # every step-th column: a line has ink in each
-    ys, xs = nonzero(mask[:, ::step])
-    margin = int(MAX_SKEW * mask.shape[1]) + 1
-    ys, xs = (ys + margin).astype(np.float32), (xs * step - mask.shape[1] / 2).astype(np.float32)
+    # Column by column (the transpose's raster order): consecutive pixels then fall in different rows,
+    # which bincount counts 1.5x faster than runs of one row.
+    xs, ys = nonzero(np.ascontiguousarray(mask[:, ::step].T))
+    h, w = mask.shape
+    margin = int(MAX_SKEW * w) + 1
+    ys, xs = (ys + margin).astype(np.float32), (xs * step - w / 2).astype(np.float32)
+    # Every skew tried (at most MAX_SKEW plus a coarse step, under 2 * MAX_SKEW) moves a pixel by less
+    # than the margin: rows of each skew lie in 0..size-1.
+    size = h + 2 * margin
 
     def best_of(skews: list[float]) -> float:
         """The skew whose rows' ink counts have the largest sum of squares; the first of equals. All
-        skews in one bincount: the rows of skew i are numbered from i * rows."""
-        rows = np.rint(ys[None, :] - np.asarray(skews, np.float32)[:, None] * xs[None, :]).astype(np.intp)
-        size = int(rows.max()) + 1
-        counts = np.bincount((rows + size * np.arange(len(skews))[:, None]).ravel(), minlength=size * len(skews))
+        skews in one bincount: the rows of skew i are numbered from i * size."""
+        rows = np.multiply(np.asarray(skews, np.float32)[:, None], xs)  # (skews, pixels) float32
+        np.subtract(ys, rows, out=rows)
+        index = np.rint(rows, out=rows).astype(np.intp)
+        index += size * np.arange(len(skews))[:, None]
+        counts = np.bincount(index.ravel(), minlength=size * len(skews))
         scores = np.square(counts.reshape(len(skews), size), dtype=np.float64).sum(axis=1)
         return skews[int(np.argmax(scores))]
 
@@ -112,11 +120,9 @@ def long_runs(mask: np.ndarray, min_length: int, gap: int = GAP) -> list[tuple[i
     """(row, start, end) of every horizontal run of at least `min_length` px, runs less than `gap` + 1 px
     apart in a row joined (the gap's pixels then count toward the length)."""
     # Such a run holds at least one inked px in every gap + 1: only rows with that much ink can hold one.
-    candidates = np.flatnonzero(np.count_nonzero(mask, axis=1) >= -(-min_length // (gap + 1)))
-    edges = np.diff(pad(mask[candidates].astype(np.int8), (0, 0), (1, 1)), axis=1)
-    # Each row's edges alternate start, end (exclusive): in raster order they pair up.
-    rows, cols = nonzero(edges)
-    rows, starts, ends = candidates[rows[0::2]], cols[0::2], cols[1::2]
+    candidates = np.flatnonzero(row_counts(mask) >= -(-min_length // (gap + 1)))
+    rows, starts, ends = row_runs(mask[candidates])
+    rows = candidates[rows]
     if not len(starts):
         return []
     first = np.ones(len(starts), bool)  # whether each run begins a joined run
