@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageChops
 
 from .backdrop import beyond_paper_edges, outside_paper, soft_regions
-from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample
+from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample, sampled_box_mean
 from .images import check_finite
 from .paper import remove_lines
 
@@ -177,11 +177,12 @@ def _interpolation(n: int, b: int, keep: int) -> tuple[np.ndarray, np.ndarray, n
 def raw_ink(g: np.ndarray, blocks: int = BLOCKS, photo: bool = False) -> np.ndarray:
     """How much darker (or, for light ink, brighter) than the local paper each pixel of a gray image
     is: paper 0, ink positive, relative to the paper's own brightness, denoised."""
-    light = box_mean(g, 1)
-    levels = np.sort(sample(light), axis=None)
+    light = sampled_box_mean(g, 1)  # the 3x3 means at the pixels `sample` takes: all that is used of them
+    levels = np.sort(light, axis=None)
     typical, lo, hi = levels[levels.size // 2], quantile_sorted(levels, 0.001), quantile_sorted(levels, 0.999)
     if max(typical - lo, hi - typical) < MIN_CONTRAST:  # ink on under 0.1% of the image: use extremes
-        lo, hi = float(light.min()), float(light.max())
+        every = box_mean(g, 1)
+        lo, hi = float(every.min()), float(every.max())
     if not photo:  # a photo's border may be the desk
         border = _border_tone(light)
         # A border far from the median tone: the median is the ink's (a thick digit filling most of a
@@ -199,10 +200,9 @@ def raw_ink(g: np.ndarray, blocks: int = BLOCKS, photo: bool = False) -> np.ndar
     return ink
 
 
-def _border_tone(light: np.ndarray) -> float:
+def _border_tone(x: np.ndarray) -> float:
     """The median tone of the image's outer BORDER on each side (a frame drawn along the very edge is
-    thinner than that), from every k-th pixel as `sample` takes them."""
-    x = sample(light)
+    thinner than that); `x`: every k-th pixel of the image, as `sample` takes them."""
     h, w = x.shape
     a, b = max(1, round(BORDER * h)), max(1, round(BORDER * w))
     return median(np.concatenate([x[:a].ravel(), x[-a:].ravel(), x[a:-a, :b].ravel(), x[a:-a, -b:].ravel()]))
@@ -219,16 +219,21 @@ def ink_of_gray(g: np.ndarray, photo: bool = False) -> np.ndarray | None:
     # Detection looks at 3x3 means, whose noise is a third of a pixel's: pure noise then peaks near
     # 5 of its sigmas over a whole image, where a digit's strokes stand far above NOISE_FACTOR.
     smooth = box_mean(ink, 1)
-    floor = max(MIN_CONTRAST / 2, NOISE_FACTOR * noise(smooth))
+    paper_noise = noise(smooth)
+    floor = max(MIN_CONTRAST / 2, NOISE_FACTOR * paper_noise)
     visible = smooth > floor  # everything clearly above the paper's noise: writing, lines, boxes
+    measured = ink  # the map `smooth` holds the 3x3 means of, while nothing is taken from it
     if photo:
         labels = label_components(visible)
         outside = outside_paper(visible, labels) | soft_regions(ink, visible, labels) | beyond_paper_edges(g, visible)
         ink[outside] = 0
         visible &= ~outside
+        measured = None if outside.any() else ink
     ink = remove_lines(ink, visible, smooth > floor / 2)
-    contrast = float(box_mean(ink, 1).max())
-    if contrast < max(MIN_CONTRAST, NOISE_FACTOR * noise(smooth)):
+    # Where nothing was removed (no paper lines: most drawings), the 3x3 means are `smooth` already.
+    unchanged = measured is not None and (ink is measured or np.array_equal(ink, measured))
+    contrast = float((smooth if unchanged else box_mean(ink, 1)).max())
+    if contrast < max(MIN_CONTRAST, NOISE_FACTOR * paper_noise):
         return None
     low = max(LOW * contrast, 3 * sigma)
     high = max(HIGH * contrast, low + 0.05)
