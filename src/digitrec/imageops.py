@@ -104,10 +104,17 @@ def row_counts(mask: np.ndarray) -> np.ndarray:
 
 def row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, start, end (exclusive)) of every run of ink in each row of a 2-D mask, in raster order."""
-    p = pad(np.asarray(mask, dtype=bool), (0, 0), (1, 1))
-    # Where a row changes, (h, w + 1): numpy finds the nonzeros of a bool array 7x faster than of an
-    # int8 diff. Each row's changes alternate start, end: in raster order they pair up.
-    rows, cols = nonzero(p[:, 1:] != p[:, :-1])
+    mask = np.asarray(mask, dtype=bool)
+    h, w = mask.shape
+    if not w:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.intp)
+    # Where a row changes, (h, w + 1), the image's edges counting as paper: numpy finds the nonzeros of
+    # a bool array 7x faster than of an int8 diff. Each row's changes alternate start, end: in raster
+    # order they pair up.
+    changes = np.empty((h, w + 1), bool)
+    changes[:, 0], changes[:, w] = mask[:, 0], mask[:, -1]
+    np.not_equal(mask[:, 1:], mask[:, :-1], out=changes[:, 1:w])
+    rows, cols = nonzero(changes)
     return rows[0::2], cols[0::2], cols[1::2]
 
 
@@ -131,18 +138,23 @@ def label_components(mask: np.ndarray) -> np.ndarray:
     b = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)
     parent = np.arange(len(starts))
     while True:
-        low = np.minimum(parent[a], parent[b])
-        if np.array_equal(low, parent[a]) and np.array_equal(low, parent[b]):
+        hooked = parent[a]
+        if (hooked == parent[b]).all():  # every touching pair of runs has one root
             break
-        np.minimum.at(parent, parent[a], low)
+        low = np.minimum(hooked, parent[b])
+        np.minimum.at(parent, hooked, low)
         np.minimum.at(parent, parent[b], low)
-        while not np.array_equal(jumped := parent[parent], parent):
+        while ((jumped := parent[parent]) != parent).any():
             parent = jumped
     label = np.cumsum(parent == np.arange(len(starts)))[parent]  # roots are each blob's first run
-    # The runs, in raster order, are the ink's pixels in raster order: each run's label, repeated.
-    out = np.zeros(h * w, np.int64)
-    out[np.flatnonzero(mask)] = np.repeat(label, ends - starts)
-    return out.reshape(h, w)
+    # The image in raster order is paper, run, paper, run... paper (some of the paper empty): each run's
+    # label and 0 for the paper between, repeated (3x faster than zeros, then the ink's pixels set).
+    bounds = np.empty(2 * len(starts) + 2, np.intp)
+    bounds[0], bounds[-1] = 0, h * w
+    bounds[1:-1:2], bounds[2:-1:2] = rows * w + starts, rows * w + ends
+    values = np.zeros(2 * len(starts) + 1, np.int64)
+    values[1::2] = label
+    return np.repeat(values, np.diff(bounds)).reshape(h, w)
 
 
 def component_boxes(labels: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .imageops import nonzero, pad, row_counts, row_runs
+from .imageops import nonzero, row_counts, row_runs
 
 MAX_SKEW = 0.07  # tan of the largest skew searched: 4 degrees
 SKEW_STEPS = 15  # skews tried first, evenly spaced in -MAX_SKEW..MAX_SKEW, then refined
@@ -95,7 +95,10 @@ def may_hold_lines(mask: np.ndarray, min_length: int) -> bool:
     of k."""
     h, w = mask.shape
     k = min(h, int(MAX_SKEW * min_length) + 2)
-    blocks = pad(mask, (0, -h % k), (0, 0)).reshape(-1, k, w).any(axis=1)  # (ceil(h / k), w)
+    blocks = mask[::k].copy()  # (ceil(h / k), w): whether each block of k rows is inked, column by column
+    for i in range(1, k):  # k slices ORed: 4x faster than any() along the middle axis of (h / k, k, w)
+        part = mask[i::k]
+        blocks[:len(part)] |= part
     bands = blocks[:-1] | blocks[1:] if len(blocks) > 1 else blocks
     return bool(long_runs(bands, min_length))
 
@@ -154,7 +157,8 @@ def _full_thickness(straight: np.ndarray, line: Line) -> Line:
     reach = 16
     while True:  # the coverage of rows within `reach` of the band, widened until the growth stops inside
         top, bottom = max(0, line.lo - reach), min(straight.shape[0], line.hi + reach + 1)
-        covered = straight[top:bottom, line.start:line.end + 1].mean(axis=1) >= COVERED
+        # The rows' fractions of inked px, as mean(axis=1) gives them (in float64), 3x faster.
+        covered = row_counts(straight[top:bottom, line.start:line.end + 1]) / line.length >= COVERED
         lo, hi = line.lo - top, line.hi - top
         while lo > 0 and covered[lo - 1]:
             lo -= 1
