@@ -158,7 +158,7 @@ def _full_thickness(straight: np.ndarray, line: Line) -> Line:
     while True:  # the coverage of rows within `reach` of the band, widened until the growth stops inside
         top, bottom = max(0, line.lo - reach), min(straight.shape[0], line.hi + reach + 1)
         # The rows' fractions of inked px, as mean(axis=1) gives them (in float64), 3x faster.
-        covered = row_counts(straight[top:bottom, line.start:line.end + 1]) / line.length >= COVERED
+        covered = (row_counts(straight[top:bottom, line.start:line.end + 1]) / line.length >= COVERED).tolist()
         lo, hi = line.lo - top, line.hi - top
         while lo > 0 and covered[lo - 1]:
             lo -= 1
@@ -197,7 +197,9 @@ def band_pixels(line: Line, shape: tuple[int, int], shifts: dict[int, np.ndarray
     cols = np.arange(max(0, line.start), min(w, line.end + 1))
     offsets = np.arange(line.lo - grow, line.hi + grow + 1)
     rows = offsets[:, None] - shifts[line.axis][cols][None, :]
-    cols = np.broadcast_to(cols[None, :], rows.shape)
-    inside = (rows >= 0) & (rows < h)
-    rows, cols = rows[inside], cols[inside]
+    if rows.size and rows.min() >= 0 and rows.max() < h:  # all inside the image (2x faster than selecting)
+        rows, cols = rows.ravel(), np.tile(cols, len(offsets))
+    else:
+        inside, at = nonzero((rows >= 0) & (rows < h))
+        rows, cols = rows[inside, at], cols[at]
     return (rows, cols) if line.axis == 0 else (cols, rows)
