@@ -171,8 +171,9 @@ def _interpolation(n: int, b: int, keep: int) -> tuple[np.ndarray, np.ndarray, n
     """For the first `keep` of n * b samples upscaled from n: the input pixels i and j each lies
     between and the weight of j, pixel centres aligned and edge pixels held, as Pillow does."""
     at = (np.arange(keep, dtype=np.float32) + 0.5) / b - 0.5  # in input pixel coordinates
-    i = np.clip(np.floor(at), 0, n - 1).astype(np.intp)
-    return i, np.minimum(i + 1, n - 1), np.clip(at - i, 0, 1).astype(np.float32)
+    # np.minimum/np.maximum, not np.clip: a fifth of its cost on these small arrays, the same values.
+    i = np.minimum(np.maximum(np.floor(at), 0), n - 1).astype(np.intp)
+    return i, np.minimum(i + 1, n - 1), np.minimum(np.maximum(at - i, 0), 1).astype(np.float32)
 
 
 def raw_ink(g: np.ndarray, blocks: int = BLOCKS, photo: bool = False) -> np.ndarray:

@@ -69,22 +69,26 @@ def skew_of(mask: np.ndarray) -> float:
     # than the margin: rows of each skew lie in 0..size-1.
     size = h + 2 * margin
 
-    def best_of(skews: list[float]) -> float:
-        """The skew whose rows' ink counts have the largest sum of squares; the first of equals. All
-        skews in one bincount: the rows of skew i are numbered from i * size."""
+    def best_of(skews: list[float]) -> tuple[float, float]:
+        """(the skew whose rows' ink counts have the largest sum of squares, that sum); the first of
+        equals. All skews in one bincount: the rows of skew i are numbered from i * size."""
         rows = np.multiply(np.asarray(skews, np.float32)[:, None], xs)  # (skews, pixels) float32
         np.subtract(ys, rows, out=rows)
         index = np.rint(rows, out=rows).astype(np.intp)
         index += size * np.arange(len(skews))[:, None]
         counts = np.bincount(index.ravel(), minlength=size * len(skews))
         scores = np.square(counts.reshape(len(skews), size), dtype=np.float64).sum(axis=1)
-        return skews[int(np.argmax(scores))]
+        i = int(np.argmax(scores))
+        return skews[i], float(scores[i])
 
     coarse = np.linspace(-MAX_SKEW, MAX_SKEW, SKEW_STEPS)
-    best = best_of(sorted(coarse.tolist(), key=abs))  # the first of equals: the smallest skew
+    best, score = best_of(sorted(coarse.tolist(), key=abs))  # the first of equals: the smallest skew
     spacing = coarse[1] - coarse[0]
-    fine = best + np.linspace(-spacing, spacing, 5)
-    return float(best_of(sorted(fine.tolist(), key=lambda k: abs(k - best))))
+    # Finer skews around it, nearest first. The nearest is the best itself (offset 0), scored already:
+    # it wins unless another scores more.
+    fine = sorted((best + np.linspace(-spacing, spacing, 5)).tolist(), key=lambda k: abs(k - best))
+    near, near_score = best_of(fine[1:])
+    return float(near if near_score > score else best)
 
 
 def may_hold_lines(mask: np.ndarray, min_length: int) -> bool:
@@ -113,9 +117,9 @@ def straighten(mask: np.ndarray, skew: float) -> tuple[np.ndarray, np.ndarray]:
     offset = shift + (int(np.abs(shift).max()) if w else 0)
     out = np.zeros((h + int(offset.max(initial=0)), w), bool)
     # Columns of one offset are neighbours: a few slice copies, not one index per pixel.
-    starts = np.flatnonzero(np.diff(offset, prepend=-1)) if w else np.zeros(0, np.intp)
-    for a, b in zip(starts.tolist(), [*starts[1:].tolist(), w], strict=True):
-        out[offset[a]:offset[a] + h, a:b] = mask[:, a:b]
+    starts, at = [0, *(np.flatnonzero(offset[1:] != offset[:-1]) + 1).tolist()] if w else [], offset.tolist()
+    for a, b in zip(starts, [*starts[1:], w], strict=True):
+        out[at[a]:at[a] + h, a:b] = mask[:, a:b]
     return out, offset
 
 
