@@ -50,6 +50,26 @@ def box_mean(x: np.ndarray, r: int) -> np.ndarray:
     return out
 
 
+def sampled_box_mean(x: np.ndarray, r: int) -> np.ndarray:
+    """sample(box_mean(x, r)), the same sums in the same order, computed at the sampled pixels alone."""
+    if r <= 0:
+        return sample(x)
+    h, w = x.shape
+    k = max(1, max(h, w) // 64)  # as `sample` takes them
+    # Row i of the window of each sampled row, then of each sampled column, edges replicated.
+    at_y, at_x = np.arange(-r, h + r).clip(0, h - 1), np.arange(-r, w + r).clip(0, w - 1)
+    ys = [at_y[i:i + h:k] for i in range(2 * r + 1)]
+    xs = [at_x[j:j + w:k] for j in range(2 * r + 1)]
+    rows = x[ys[0]] + x[ys[1]]  # (sampled rows, w)
+    for i in ys[2:]:
+        rows += x[i]
+    out = rows.take(xs[0], axis=1) + rows.take(xs[1], axis=1)
+    for j in xs[2:]:
+        out += rows.take(j, axis=1)
+    out *= np.float32(1 / (2 * r + 1) ** 2)
+    return out
+
+
 def median(x: np.ndarray) -> float:
     """The (upper) median. A full sort: np.partition degrades badly on the many equal values of
     paper (5-8x slower than sorting here), and np.median would import numpy.ma (10-20 ms start-up)."""
@@ -77,16 +97,34 @@ def nonzero(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.divmod(np.flatnonzero(x), x.shape[1])
 
 
+def row_counts(mask: np.ndarray) -> np.ndarray:
+    """The ink pixels in each row of a 2-D mask: np.count_nonzero(mask, axis=1), 2-3x faster."""
+    return np.add.reduce(np.asarray(mask, dtype=bool).view(np.uint8), axis=1, dtype=np.uint32)
+
+
+def row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, start, end (exclusive)) of every run of ink in each row of a 2-D mask, in raster order."""
+    mask = np.asarray(mask, dtype=bool)
+    h, w = mask.shape
+    if not w:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.intp)
+    # Where a row changes, (h, w + 1), the image's edges counting as paper: numpy finds the nonzeros of
+    # a bool array 7x faster than of an int8 diff. Each row's changes alternate start, end: in raster
+    # order they pair up.
+    changes = np.empty((h, w + 1), bool)
+    changes[:, 0], changes[:, w] = mask[:, 0], mask[:, -1]
+    np.not_equal(mask[:, 1:], mask[:, :-1], out=changes[:, 1:w])
+    rows, cols = nonzero(changes)
+    return rows[0::2], cols[0::2], cols[1::2]
+
+
 def label_components(mask: np.ndarray) -> np.ndarray:
     """8-connected component labels (0: background, then 1, 2... in order of each one's first pixel).
     Works on the rows' runs of ink, not on pixels: runs in adjacent rows that touch (diagonally too)
     are joined, and the runs' graph is solved by hooking each run to the smallest run it touches and
     following pointers, a few rounds. A 600x200 number took 6 ms per call as a pixel-pointer version."""
     h, w = mask.shape
-    edges = np.diff(pad(np.asarray(mask, dtype=np.int8), (0, 0), (1, 1)), axis=1)  # (h, w + 1)
-    # Each row's edges alternate start, end (exclusive): in raster order they pair up.
-    rows, cols = nonzero(edges)
-    rows, starts, ends = rows[0::2], cols[0::2], cols[1::2]
+    rows, starts, ends = row_runs(mask)
     if not len(starts):
         return np.zeros((h, w), np.int64)
     # A run in row r touches the runs of row r + 1 that start at most at its end and end at least at its
@@ -100,32 +138,46 @@ def label_components(mask: np.ndarray) -> np.ndarray:
     b = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)
     parent = np.arange(len(starts))
     while True:
-        low = np.minimum(parent[a], parent[b])
-        if np.array_equal(low, parent[a]) and np.array_equal(low, parent[b]):
+        hooked = parent[a]
+        if (hooked == parent[b]).all():  # every touching pair of runs has one root
             break
-        np.minimum.at(parent, parent[a], low)
+        low = np.minimum(hooked, parent[b])
+        np.minimum.at(parent, hooked, low)
         np.minimum.at(parent, parent[b], low)
-        while not np.array_equal(jumped := parent[parent], parent):
+        while ((jumped := parent[parent]) != parent).any():
             parent = jumped
     label = np.cumsum(parent == np.arange(len(starts)))[parent]  # roots are each blob's first run
-    # The runs, in raster order, are the ink's pixels in raster order: each run's label, repeated.
-    out = np.zeros(h * w, np.int64)
-    out[np.flatnonzero(mask)] = np.repeat(label, ends - starts)
-    return out.reshape(h, w)
+    # The image in raster order is paper, run, paper, run... paper (some of the paper empty): each run's
+    # label and 0 for the paper between, repeated (3x faster than zeros, then the ink's pixels set).
+    bounds = np.empty(2 * len(starts) + 2, np.intp)
+    bounds[0], bounds[-1] = 0, h * w
+    bounds[1:-1:2], bounds[2:-1:2] = rows * w + starts, rows * w + ends
+    values = np.zeros(2 * len(starts) + 1, np.int64)
+    values[1::2] = label
+    return np.repeat(values, np.diff(bounds)).reshape(h, w)
 
 
 def component_boxes(labels: np.ndarray) -> np.ndarray:
     """(count + 1, 4): rows y0, y1 and columns x0, x1 (inclusive) of each label's pixels; row 0 (the
-    background) and labels without pixels hold y0 > y1."""
+    background) and labels without pixels hold y0 > y1. From the rows' runs of one label, some 20x
+    fewer than the pixels."""
     count = int(labels.max(initial=0))
-    ys, xs = nonzero(labels)
-    which = labels[ys, xs]
+    h, w = labels.shape
+    changes = np.empty((h, w + 1), bool)  # where a run of one label starts (or the last one ends)
+    np.not_equal(labels[:, :1], 0, out=changes[:, :1])
+    np.not_equal(labels[:, 1:], labels[:, :-1], out=changes[:, 1:w])
+    np.not_equal(labels[:, -1:], 0, out=changes[:, w:])
+    rows, cols = nonzero(changes)
+    which = labels[rows, np.minimum(cols, w - 1)]
+    # A run of a label (not the background, nor past the row's end) always ends at the next change.
+    runs = np.flatnonzero((which != 0) & (cols < w))
+    rows, which, x0, x1 = rows[runs], which[runs], cols[runs], cols[runs + 1] - 1
     boxes = np.empty((count + 1, 4), np.int64)
     boxes[:, 0::2] = np.iinfo(np.int64).max
     boxes[:, 1::2] = -1
-    for k, coords in ((0, ys), (2, xs)):
-        np.minimum.at(boxes[:, k], which, coords)
-        np.maximum.at(boxes[:, k + 1], which, coords)
+    for k, low, high in ((0, rows, rows), (2, x0, x1)):
+        np.minimum.at(boxes[:, k], which, low)
+        np.maximum.at(boxes[:, k + 1], which, high)
     return boxes
 
 

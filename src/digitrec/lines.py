@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .imageops import nonzero, pad
+from .imageops import nonzero, row_counts, row_runs
 
 MAX_SKEW = 0.07  # tan of the largest skew searched: 4 degrees
 SKEW_STEPS = 15  # skews tried first, evenly spaced in -MAX_SKEW..MAX_SKEW, then refined
@@ -59,24 +59,36 @@ def skew_of(mask: np.ndarray) -> float:
     if total < 16:
         return 0.0
     step = max(1, total // SKEW_SAMPLE)  # every step-th column: a line has ink in each
-    ys, xs = nonzero(mask[:, ::step])
-    margin = int(MAX_SKEW * mask.shape[1]) + 1
-    ys, xs = (ys + margin).astype(np.float32), (xs * step - mask.shape[1] / 2).astype(np.float32)
+    # Column by column (the transpose's raster order): consecutive pixels then fall in different rows,
+    # which bincount counts 1.5x faster than runs of one row.
+    xs, ys = nonzero(np.ascontiguousarray(mask[:, ::step].T))
+    h, w = mask.shape
+    margin = int(MAX_SKEW * w) + 1
+    ys, xs = (ys + margin).astype(np.float32), (xs * step - w / 2).astype(np.float32)
+    # Every skew tried (at most MAX_SKEW plus a coarse step, under 2 * MAX_SKEW) moves a pixel by less
+    # than the margin: rows of each skew lie in 0..size-1.
+    size = h + 2 * margin
 
-    def best_of(skews: list[float]) -> float:
-        """The skew whose rows' ink counts have the largest sum of squares; the first of equals. All
-        skews in one bincount: the rows of skew i are numbered from i * rows."""
-        rows = np.rint(ys[None, :] - np.asarray(skews, np.float32)[:, None] * xs[None, :]).astype(np.intp)
-        size = int(rows.max()) + 1
-        counts = np.bincount((rows + size * np.arange(len(skews))[:, None]).ravel(), minlength=size * len(skews))
+    def best_of(skews: list[float]) -> tuple[float, float]:
+        """(the skew whose rows' ink counts have the largest sum of squares, that sum); the first of
+        equals. All skews in one bincount: the rows of skew i are numbered from i * size."""
+        rows = np.multiply(np.asarray(skews, np.float32)[:, None], xs)  # (skews, pixels) float32
+        np.subtract(ys, rows, out=rows)
+        index = np.rint(rows, out=rows).astype(np.intp)
+        index += size * np.arange(len(skews))[:, None]
+        counts = np.bincount(index.ravel(), minlength=size * len(skews))
         scores = np.square(counts.reshape(len(skews), size), dtype=np.float64).sum(axis=1)
-        return skews[int(np.argmax(scores))]
+        i = int(np.argmax(scores))
+        return skews[i], float(scores[i])
 
     coarse = np.linspace(-MAX_SKEW, MAX_SKEW, SKEW_STEPS)
-    best = best_of(sorted(coarse.tolist(), key=abs))  # the first of equals: the smallest skew
+    best, score = best_of(sorted(coarse.tolist(), key=abs))  # the first of equals: the smallest skew
     spacing = coarse[1] - coarse[0]
-    fine = best + np.linspace(-spacing, spacing, 5)
-    return float(best_of(sorted(fine.tolist(), key=lambda k: abs(k - best))))
+    # Finer skews around it, nearest first. The nearest is the best itself (offset 0), scored already:
+    # it wins unless another scores more.
+    fine = sorted((best + np.linspace(-spacing, spacing, 5)).tolist(), key=lambda k: abs(k - best))
+    near, near_score = best_of(fine[1:])
+    return float(near if near_score > score else best)
 
 
 def may_hold_lines(mask: np.ndarray, min_length: int) -> bool:
@@ -87,7 +99,10 @@ def may_hold_lines(mask: np.ndarray, min_length: int) -> bool:
     of k."""
     h, w = mask.shape
     k = min(h, int(MAX_SKEW * min_length) + 2)
-    blocks = pad(mask, (0, -h % k), (0, 0)).reshape(-1, k, w).any(axis=1)  # (ceil(h / k), w)
+    blocks = mask[::k].copy()  # (ceil(h / k), w): whether each block of k rows is inked, column by column
+    for i in range(1, k):  # k slices ORed: 4x faster than any() along the middle axis of (h / k, k, w)
+        part = mask[i::k]
+        blocks[:len(part)] |= part
     bands = blocks[:-1] | blocks[1:] if len(blocks) > 1 else blocks
     return bool(long_runs(bands, min_length))
 
@@ -102,9 +117,9 @@ def straighten(mask: np.ndarray, skew: float) -> tuple[np.ndarray, np.ndarray]:
     offset = shift + (int(np.abs(shift).max()) if w else 0)
     out = np.zeros((h + int(offset.max(initial=0)), w), bool)
     # Columns of one offset are neighbours: a few slice copies, not one index per pixel.
-    starts = np.flatnonzero(np.diff(offset, prepend=-1)) if w else np.zeros(0, np.intp)
-    for a, b in zip(starts.tolist(), [*starts[1:].tolist(), w], strict=True):
-        out[offset[a]:offset[a] + h, a:b] = mask[:, a:b]
+    starts, at = [0, *(np.flatnonzero(offset[1:] != offset[:-1]) + 1).tolist()] if w else [], offset.tolist()
+    for a, b in zip(starts, [*starts[1:], w], strict=True):
+        out[at[a]:at[a] + h, a:b] = mask[:, a:b]
     return out, offset
 
 
@@ -112,11 +127,9 @@ def long_runs(mask: np.ndarray, min_length: int, gap: int = GAP) -> list[tuple[i
     """(row, start, end) of every horizontal run of at least `min_length` px, runs less than `gap` + 1 px
     apart in a row joined (the gap's pixels then count toward the length)."""
     # Such a run holds at least one inked px in every gap + 1: only rows with that much ink can hold one.
-    candidates = np.flatnonzero(np.count_nonzero(mask, axis=1) >= -(-min_length // (gap + 1)))
-    edges = np.diff(pad(mask[candidates].astype(np.int8), (0, 0), (1, 1)), axis=1)
-    # Each row's edges alternate start, end (exclusive): in raster order they pair up.
-    rows, cols = nonzero(edges)
-    rows, starts, ends = candidates[rows[0::2]], cols[0::2], cols[1::2]
+    candidates = np.flatnonzero(row_counts(mask) >= -(-min_length // (gap + 1)))
+    rows, starts, ends = row_runs(mask[candidates])
+    rows = candidates[rows]
     if not len(starts):
         return []
     first = np.ones(len(starts), bool)  # whether each run begins a joined run
@@ -148,7 +161,8 @@ def _full_thickness(straight: np.ndarray, line: Line) -> Line:
     reach = 16
     while True:  # the coverage of rows within `reach` of the band, widened until the growth stops inside
         top, bottom = max(0, line.lo - reach), min(straight.shape[0], line.hi + reach + 1)
-        covered = straight[top:bottom, line.start:line.end + 1].mean(axis=1) >= COVERED
+        # The rows' fractions of inked px, as mean(axis=1) gives them (in float64), 3x faster.
+        covered = (row_counts(straight[top:bottom, line.start:line.end + 1]) / line.length >= COVERED).tolist()
         lo, hi = line.lo - top, line.hi - top
         while lo > 0 and covered[lo - 1]:
             lo -= 1
@@ -187,7 +201,9 @@ def band_pixels(line: Line, shape: tuple[int, int], shifts: dict[int, np.ndarray
     cols = np.arange(max(0, line.start), min(w, line.end + 1))
     offsets = np.arange(line.lo - grow, line.hi + grow + 1)
     rows = offsets[:, None] - shifts[line.axis][cols][None, :]
-    cols = np.broadcast_to(cols[None, :], rows.shape)
-    inside = (rows >= 0) & (rows < h)
-    rows, cols = rows[inside], cols[inside]
+    if rows.size and rows.min() >= 0 and rows.max() < h:  # all inside the image (2x faster than selecting)
+        rows, cols = rows.ravel(), np.tile(cols, len(offsets))
+    else:
+        inside, at = nonzero((rows >= 0) & (rows < h))
+        rows, cols = rows[inside, at], cols[at]
     return (rows, cols) if line.axis == 0 else (cols, rows)

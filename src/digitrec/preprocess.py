@@ -87,7 +87,8 @@ def ink_to_mnist(ink: np.ndarray, blur: int = 0, name: str = "<image>", select: 
 
 def _digit_form(ink: np.ndarray, blur: int, name: str, select: bool = True) -> tuple[np.ndarray, bool]:
     ink, several = select_digit(ink) if select else (ink, False)
-    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    inked = ink != 0  # then any() of bools: 1.5x faster than any() of the floats
+    rows, cols = np.flatnonzero(inked.any(1)), np.flatnonzero(inked.any(0))
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 - 2 * blur
     if extent < max(MIN_EXTENT, MIN_EXTENT_FRACTION * max(ink.shape)):
         raise DigitrecError(name, f"no digit found (only a speck of ink, {extent} px across)", NO_DIGIT_HINT,
@@ -103,7 +104,7 @@ def _normalise_stroke(big: np.ndarray) -> np.ndarray:
     width = stroke_width(big) / SUPER
     radius = round((WIDTH_MEDIAN - width) * SUPER / 2) if width < WIDTH_THIN else 0
     radius = -round((width - WIDTH_MEDIAN) * SUPER / 2) if width > WIDTH_THICK else radius
-    radius = int(np.clip(radius, -MAX_RADIUS, MAX_RADIUS))
+    radius = max(-MAX_RADIUS, min(radius, MAX_RADIUS))
     if not radius:
         return big
     r = abs(radius)
@@ -128,10 +129,14 @@ def _components(ink: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
     h, w = ink.shape
     c = max(1, math.ceil(max(h, w) / 64))
     gh, gw = math.ceil(h / c), math.ceil(w / c)
-    cells = pad(ink, (0, gh * c - h), (0, gw * c - w))
-    # Sums of c x c cells as sums of c strided slices per axis: 10x faster than summing a reshape.
-    cells = sum(cells[i::c] for i in range(c))
-    cells = sum(cells[:, j::c] for j in range(c))
+    padded = ink if (gh * c, gw * c) == (h, w) else pad(ink, (0, gh * c - h), (0, gw * c - w))
+    # Sums of c x c cells as sums of c strided slices per axis, in place: 10x faster than summing a reshape.
+    rows = padded[::c].copy()
+    for i in range(1, c):
+        rows += padded[i::c]
+    cells = rows[:, ::c].copy()
+    for j in range(1, c):
+        cells += rows[:, j::c]
     return label_components(cells > 0), c, cells
 
 
@@ -168,7 +173,9 @@ def select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
             if label not in keep and mass[label] >= SPECK * mass[main] and _gap(box, group) <= reach and not sliver:
                 keep.add(label)
                 group = (min(group[0], box[0]), max(group[1], box[1]), min(group[2], box[2]), max(group[3], box[3]))
-    chosen = np.isin(labels, list(keep))
+    kept = np.zeros(len(mass), bool)  # per label: a lookup, 5x faster than np.isin
+    kept[list(keep)] = True
+    chosen = kept[labels]
     h, w = ink.shape
     # A blob at the left or right edge may be a neighbour's sliver, never a rival; one at the top or
     # bottom edge may be a digit written up to the pad's edge.
@@ -208,4 +215,17 @@ def _center(big: np.ndarray) -> np.ndarray:
     y0, x0 = max(oy, 0), max(ox, 0)
     y1, x1 = min(oy + big.shape[0], n), min(ox + big.shape[1], n)
     canvas[y0:y1, x0:x1] = big[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
-    return canvas.reshape(FIELD, SUPER, FIELD, SUPER).mean((1, 3))
+    return _block_means(canvas.reshape(FIELD, SUPER, FIELD, SUPER))
+
+
+def _block_means(blocks: np.ndarray) -> np.ndarray:
+    """blocks.mean((1, 3)) of (FIELD, SUPER, FIELD, SUPER) float32, in the order numpy sums them (along
+    each row of a block, then the rows' sums down it), 4x faster than numpy's reduction."""
+    rows = blocks[..., 0] + blocks[..., 1]  # (FIELD, SUPER, FIELD)
+    for j in range(2, SUPER):
+        rows += blocks[..., j]
+    out = rows[:, 0] + rows[:, 1]
+    for i in range(2, SUPER):
+        out += rows[:, i]
+    out /= np.float32(SUPER * SUPER)
+    return out
