@@ -119,7 +119,9 @@ def test_explain_takes_every_input_form_and_the_tutorial_comparison(client, digi
                client.post("/api/explain?tutorial_preprocessing=true", content=data).json()]
     assert len({a["digit"] for a in answers}) == 1 and answers[0]["saliency"] == answers[2]["saliency"]
     naive = answers[2]["tutorial_preprocessing"]
-    assert set(naive) >= {"digit", "confidence", "probabilities", "preprocessed"}
+    # Black on white, as the tutorials leave it: the model may well refuse it as not a digit.
+    assert set(naive) >= {"digit", "probabilities", "preprocessed"}
+    assert set(naive) >= ({"confidence"} if naive["digit"] is not None else {"reason", "closest_digit"})
     assert png(naive["preprocessed"]).shape == (28, 28) and png(naive["preprocessed"]).mean() > 200  # black on white
 
 
