@@ -52,10 +52,24 @@ def _strength(ink: np.ndarray, where: np.ndarray | tuple[np.ndarray, np.ndarray]
     return float(np.median(values)) if values.size else 0.0
 
 
-def _inked(pixels: tuple[np.ndarray, np.ndarray], mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pixels among `pixels` that hold ink."""
-    inked = mask[pixels]
-    return pixels[0][inked], pixels[1][inked]
+def _peak(ink: np.ndarray, line: Line, shifts: dict[int, np.ndarray], mask: np.ndarray) -> float:
+    """The ink strength of a line's own print: per position along it, the strongest pixel of the three
+    rows around its middle row, their lower quartile over the positions where that row holds ink. The
+    middle: of the rows inked along (nearly) all the line, the one with the most ink (a stroke merged
+    with the line widens its band along part of it). A thin printed line is blurred across its band,
+    so the median of all its pixels understates it; a stroke may run along much of a line in a small
+    crop, so the median of the peaks could be the stroke's."""
+    # A vertical line is a horizontal one of the transpose.
+    img, inked = (ink, mask) if line.axis == 0 else (ink.T, mask.T)
+    cols = np.arange(max(0, line.start), min(img.shape[1], line.end + 1))
+    rows = np.arange(line.lo, line.hi + 1)[:, None] - shifts[line.axis][cols][None, :]  # (thickness, length)
+    inside = (rows >= 0) & (rows < img.shape[0])
+    rows = np.clip(rows, 0, img.shape[0] - 1)
+    on, values = inked[rows, cols] & inside, np.where(inside, img[rows, cols], 0)
+    covered = on.sum(axis=1)
+    mid = int(np.argmax(np.where(covered >= 0.9 * covered.max(), values.sum(axis=1), -np.inf)))
+    peaks = values[max(0, mid - 1):mid + 2].max(axis=0)
+    return float(np.quantile(peaks[on[mid]], 0.25)) if on[mid].any() else 0.0
 
 
 def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], faint: bool,
@@ -148,7 +162,6 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if not lines:
         return ink
     bands = [band_pixels(line, mask.shape, shifts, grow=1) for line in lines]
-    cores = [_inked(band_pixels(line, mask.shape, shifts), mask) for line in lines]  # the line's own ink
     # Each line is judged against the writing without any of the lines, so that two lines of an empty
     # page do not pass each other off as writing.
     writing = _without(mask, bands)
@@ -162,9 +175,10 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     paper = framing | ruling
     lone = []  # (line, the pixels beside its band) of each horizontal paper line standing alone
     measured = Writing(writing, ink)
+    strengths = [_peak(ink, line, shifts, mask) for line in lines]
     for i in (i for i in printed if i not in paper):
         line = lines[i]
-        faint = _strength(ink, cores[i]) <= FAINT * measured.strength
+        faint = strengths[i] <= FAINT * measured.strength
         long = line.length >= (MIN_ASPECT if faint else ASPECT) * line.thickness  # a pale line may be short
         beside = band_pixels(line, mask.shape, shifts, grow=CROSSING)
         if long and _lone_line_is_paper(line, measured, mask.shape, faint, beside):
@@ -180,7 +194,7 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
         keep = crossed[(cols if line.axis == 0 else rows) - line.start]
         # Where the line is much fainter than the pen, the pen's pixels on it are writing, wherever
         # they are: a stroke running along the line stays too.
-        strength = _strength(ink, cores[i])
+        strength = strengths[i]
         if i not in boxes and strength <= FAINT * pen:
             keep |= ink[rows, cols] >= (strength + pen) / 2
         out[rows[~keep], cols[~keep]] = 0
