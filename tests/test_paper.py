@@ -159,3 +159,13 @@ def test_thin_printed_lines_are_measured_by_their_middle_not_their_blur(recogniz
     prediction = recognizer.predict(sample.data)
     assert sample.label == label and prediction.digit == int(label)
     assert prediction.preprocessed[:, :4].max() < 60  # no divider or baseline beside the digit
+
+
+def test_a_rounded_box_cut_by_the_crops_edge_is_gone() -> None:
+    """A thin box with round corners, its top beyond the image: its sides end in the corners' curves,
+    short of the edge, and only its bottom closes them. The oracle: the same digit on plain paper."""
+    page = Image.new("RGB", (200, 290), (250, 249, 244))
+    ImageDraw.Draw(page).rounded_rectangle((1, -40, 196, 252), radius=25, outline=(120, 120, 120), width=3)
+    plain = write_on(Image.new("RGB", (200, 290), (250, 249, 244)), 6, 170, (40, 40), colour=(80, 80, 80))
+    expected, seen = to_mnist(encode(plain)), to_mnist(encode(write_on(page, 6, 170, (40, 40), colour=(80, 80, 80))))
+    assert np.abs(seen.astype(float) - expected.astype(float)).mean() < 12
