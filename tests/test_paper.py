@@ -169,3 +169,24 @@ def test_a_rounded_box_cut_by_the_crops_edge_is_gone() -> None:
     plain = write_on(Image.new("RGB", (200, 290), (250, 249, 244)), 6, 170, (40, 40), colour=(80, 80, 80))
     expected, seen = to_mnist(encode(plain)), to_mnist(encode(write_on(page, 6, 170, (40, 40), colour=(80, 80, 80))))
     assert np.abs(seen.astype(float) - expected.astype(float)).mean() < 12
+
+
+def test_a_combs_tick_touching_the_digit_is_gone() -> None:
+    """A comb's tick that the 0 beside it touches is one piece with it: the straight, flat-topped post
+    standing on the baseline goes, the 0 stays. The oracle: the same 0 on plain paper."""
+    page = Image.new("RGB", (160, 130), (250, 249, 244))
+    draw = ImageDraw.Draw(page)
+    draw.line([(0, 108), (160, 108)], fill=(40, 40, 40), width=3)
+    for x in (8, 74, 140):
+        draw.line([(x, 78), (x, 108)], fill=(40, 40, 40), width=3)
+    plain = write_on(Image.new("RGB", (160, 130), (250, 249, 244)), 0, 50, (78, 48))
+    expected, seen = to_mnist(encode(plain)), to_mnist(encode(write_on(page, 0, 50, (78, 48))))
+    assert np.abs(seen.astype(float) - expected.astype(float)).mean() < 12
+
+
+def test_a_combs_baseline_ending_at_the_digits_tick_is_paper(recognizer: Recognizer) -> None:
+    """A pencil 2 in a comb's last cell (the synthetic set's 83rd form-cell digit of seed 0), its foot
+    touching the tick that ends the baseline: the baseline runs under all the writing but for the
+    tick's own thickness."""
+    sample = digits(83, seed=0, categories=["form-cells"])[82]
+    assert sample.label == "2" and recognizer.predict(sample.data).digit == 2
