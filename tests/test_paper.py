@@ -190,3 +190,10 @@ def test_a_combs_baseline_ending_at_the_digits_tick_is_paper(recognizer: Recogni
     tick's own thickness."""
     sample = digits(83, seed=0, categories=["form-cells"])[82]
     assert sample.label == "2" and recognizer.predict(sample.data).digit == 2
+
+
+def test_a_stroke_along_a_boxs_side_stays(recognizer: Recognizer) -> None:
+    """A 2 whose foot runs along its rounded box's bottom, merged with it (the synthetic set's 43rd boxed
+    digit of seed 0): only the side's own print goes, not the band the foot widens."""
+    sample = digits(43, seed=0, categories=["boxed"])[42]
+    assert sample.label == "2" and recognizer.predict(sample.data).digit == 2

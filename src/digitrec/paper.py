@@ -16,7 +16,7 @@ import numpy as np
 
 from .imageops import component_boxes, label_components
 from .lines import MIN_ASPECT, Line, band_pixels, find_lines
-from .printed import ASPECT, enclosing_frames, families, frames
+from .printed import ASPECT, enclosing_frames, families, frames, own_print, print_strength
 
 MIN_LINE = 0.4  # a candidate line is at least this fraction of the image long
 THIN = 0.6  # a line at most this fraction of the writing's stroke width is printed, not written
@@ -51,26 +51,6 @@ def _strength(ink: np.ndarray, where: np.ndarray | tuple[np.ndarray, np.ndarray]
     """The median ink strength (darkness against the paper) of some pixels; 0 for none."""
     values = ink[where]
     return float(np.median(values)) if values.size else 0.0
-
-
-def _peak(ink: np.ndarray, line: Line, shifts: dict[int, np.ndarray], mask: np.ndarray) -> float:
-    """The ink strength of a line's own print: per position along it, the strongest pixel of the three
-    rows around its middle row, their lower quartile over the positions where that row holds ink. The
-    middle: of the rows inked along (nearly) all the line, the one with the most ink (a stroke merged
-    with the line widens its band along part of it). A thin printed line is blurred across its band,
-    so the median of all its pixels understates it; a stroke may run along much of a line in a small
-    crop, so the median of the peaks could be the stroke's."""
-    # A vertical line is a horizontal one of the transpose.
-    img, inked = (ink, mask) if line.axis == 0 else (ink.T, mask.T)
-    cols = np.arange(max(0, line.start), min(img.shape[1], line.end + 1))
-    rows = np.arange(line.lo, line.hi + 1)[:, None] - shifts[line.axis][cols][None, :]  # (thickness, length)
-    inside = (rows >= 0) & (rows < img.shape[0])
-    rows = np.clip(rows, 0, img.shape[0] - 1)
-    on, values = inked[rows, cols] & inside, np.where(inside, img[rows, cols], 0)
-    covered = on.sum(axis=1)
-    mid = int(np.argmax(np.where(covered >= 0.9 * covered.max(), values.sum(axis=1), -np.inf)))
-    peaks = values[max(0, mid - 1):mid + 2].max(axis=0)
-    return float(np.quantile(peaks[on[mid]], 0.25)) if on[mid].any() else 0.0
 
 
 def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], faint: bool,
@@ -174,9 +154,13 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     ruling = {printed[i] for i in families([lines[i] for i in printed], mask.shape)}
     framing = frames(lines, shifts, mask.shape, ruling)
     # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
+    # But a stroke running along a box's side (a 2's foot on its bottom) widens the side's band: only
+    # the side's own print goes.
     boxes = framing - ruling
+    for i in boxes:
+        bands[i] = band_pixels(own_print(ink, lines[i], shifts, mask), mask.shape, shifts, grow=1)
     paper = framing | ruling
-    strengths = [_peak(ink, line, shifts, mask) for line in lines]
+    strengths = [print_strength(ink, line, shifts, mask) for line in lines]
     alone = _alone(lines, [i for i in printed if i not in paper], strengths, Writing(writing, ink), shifts)
     paper |= alone.keys()
     lone = [(lines[i], beside) for i, beside in alone.items() if lines[i].axis == 0]  # a comb's baselines

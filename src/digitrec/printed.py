@@ -1,5 +1,6 @@
 """The printed structure among a page's long straight lines: the rectangles of boxes and form cells,
-the families of ruling and grids, and a grid's lines across its family. `paper` removes them."""
+the families of ruling and grids, a grid's lines across its family, and a line's own print (its
+rows and strength, apart from a stroke merged with it). `paper` removes them."""
 
 from __future__ import annotations
 
@@ -145,3 +146,37 @@ def enclosing_frames(mask: np.ndarray) -> np.ndarray:
         if sizes[inside[(inside > 0) & (inside != ring)]].sum() >= ENCLOSED * sizes[ring]:
             out |= labels == ring
     return mask & np.repeat(np.repeat(out, 2, axis=0), 2, axis=1)[:h, :w]
+
+
+def _grid(ink: np.ndarray, line: Line, shifts: dict[int, np.ndarray], mask: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A line's band as (thickness, length) arrays: whether each pixel holds ink, its ink, and whether
+    each of its rows is inked along (nearly) all the line, as its own print is (where a stroke merged
+    with the line widens its band, along only part of it)."""
+    # A vertical line is a horizontal one of the transpose.
+    img, inked = (ink, mask) if line.axis == 0 else (ink.T, mask.T)
+    cols = np.arange(max(0, line.start), min(img.shape[1], line.end + 1))
+    rows = np.arange(line.lo, line.hi + 1)[:, None] - shifts[line.axis][cols][None, :]
+    inside = (rows >= 0) & (rows < img.shape[0])
+    rows = np.clip(rows, 0, img.shape[0] - 1)
+    on = inked[rows, cols] & inside
+    covered = on.sum(axis=1)
+    return on, np.where(inside, img[rows, cols], 0), covered >= 0.9 * covered.max()
+
+
+def print_strength(ink: np.ndarray, line: Line, shifts: dict[int, np.ndarray], mask: np.ndarray) -> float:
+    """The ink strength of a line's own print: per position along it, the strongest pixel of the three
+    rows around its middle row, their lower quartile over the positions where that row holds ink. The
+    middle: of the line's own rows (`_grid`), the one with the most ink. A thin printed line is blurred
+    across its band, so the median of all its pixels understates it; a stroke may run along much of a
+    line in a small crop, so the median of the peaks could be the stroke's."""
+    on, values, own = _grid(ink, line, shifts, mask)
+    mid = int(np.argmax(np.where(own, values.sum(axis=1), -np.inf)))
+    peaks = values[max(0, mid - 1):mid + 2].max(axis=0)
+    return float(np.quantile(peaks[on[mid]], 0.25)) if on[mid].any() else 0.0
+
+
+def own_print(ink: np.ndarray, line: Line, shifts: dict[int, np.ndarray], mask: np.ndarray) -> Line:
+    """The line narrowed to its own print: the rows from its first to its last own row (`_grid`)."""
+    own = np.flatnonzero(_grid(ink, line, shifts, mask)[2])
+    return replace(line, lo=line.lo + int(own[0]), hi=line.lo + int(own[-1]))
