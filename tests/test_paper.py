@@ -147,3 +147,53 @@ def test_the_desk_beyond_the_papers_edge_is_not_ink(recognizer: Recognizer) -> N
 def test_a_small_digit_in_a_big_photo_is_found(recognizer: Recognizer) -> None:
     photo = write_on(photo_of_paper(seed=2), 3, 180, (900, 600), colour=(40, 40, 45))
     assert recognizer.predict(encode(photo, "JPEG", quality=85)).digit == 3
+
+
+@pytest.mark.parametrize(("index", "label"), [(11, "1"), (99, "9")])
+def test_thin_printed_lines_are_measured_by_their_middle_not_their_blur(recognizer: Recognizer, index: int,
+                                                                          label: str) -> None:
+    """A dark pen beside thin, blurred print (the synthetic set's 12th and 100th form-cell digits of seed 0:
+    a row of cells whose three dividers are a family, a comb's baseline under a marker's 9): the print's
+    blurred edges made it look much fainter than the pen, so its middle was kept as writing."""
+    sample = digits(index + 1, seed=0, categories=["form-cells"])[index]
+    prediction = recognizer.predict(sample.data)
+    assert sample.label == label and prediction.digit == int(label)
+    assert prediction.preprocessed[:, :4].max() < 60  # no divider or baseline beside the digit
+
+
+def test_a_rounded_box_cut_by_the_crops_edge_is_gone() -> None:
+    """A thin box with round corners, its top beyond the image: its sides end in the corners' curves,
+    short of the edge, and only its bottom closes them. The oracle: the same digit on plain paper."""
+    page = Image.new("RGB", (200, 290), (250, 249, 244))
+    ImageDraw.Draw(page).rounded_rectangle((1, -40, 196, 252), radius=25, outline=(120, 120, 120), width=3)
+    plain = write_on(Image.new("RGB", (200, 290), (250, 249, 244)), 6, 170, (40, 40), colour=(80, 80, 80))
+    expected, seen = to_mnist(encode(plain)), to_mnist(encode(write_on(page, 6, 170, (40, 40), colour=(80, 80, 80))))
+    assert np.abs(seen.astype(float) - expected.astype(float)).mean() < 12
+
+
+def test_a_combs_tick_touching_the_digit_is_gone() -> None:
+    """A comb's tick that the 0 beside it touches is one piece with it: the straight, flat-topped post
+    standing on the baseline goes, the 0 stays. The oracle: the same 0 on plain paper."""
+    page = Image.new("RGB", (160, 130), (250, 249, 244))
+    draw = ImageDraw.Draw(page)
+    draw.line([(0, 108), (160, 108)], fill=(40, 40, 40), width=3)
+    for x in (8, 74, 140):
+        draw.line([(x, 78), (x, 108)], fill=(40, 40, 40), width=3)
+    plain = write_on(Image.new("RGB", (160, 130), (250, 249, 244)), 0, 50, (78, 48))
+    expected, seen = to_mnist(encode(plain)), to_mnist(encode(write_on(page, 0, 50, (78, 48))))
+    assert np.abs(seen.astype(float) - expected.astype(float)).mean() < 12
+
+
+def test_a_combs_baseline_ending_at_the_digits_tick_is_paper(recognizer: Recognizer) -> None:
+    """A pencil 2 in a comb's last cell (the synthetic set's 83rd form-cell digit of seed 0), its foot
+    touching the tick that ends the baseline: the baseline runs under all the writing but for the
+    tick's own thickness."""
+    sample = digits(83, seed=0, categories=["form-cells"])[82]
+    assert sample.label == "2" and recognizer.predict(sample.data).digit == 2
+
+
+def test_a_stroke_along_a_boxs_side_stays(recognizer: Recognizer) -> None:
+    """A 2 whose foot runs along its rounded box's bottom, merged with it (the synthetic set's 43rd boxed
+    digit of seed 0): only the side's own print goes, not the band the foot widens."""
+    sample = digits(43, seed=0, categories=["boxed"])[42]
+    assert sample.label == "2" and recognizer.predict(sample.data).digit == 2

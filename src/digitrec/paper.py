@@ -16,7 +16,7 @@ import numpy as np
 
 from .imageops import component_boxes, label_components
 from .lines import MIN_ASPECT, Line, band_pixels, find_lines
-from .printed import ASPECT, enclosing_frames, families, frames
+from .printed import ASPECT, enclosing_frames, families, frames, own_print, print_strength
 
 MIN_LINE = 0.4  # a candidate line is at least this fraction of the image long
 THIN = 0.6  # a line at most this fraction of the writing's stroke width is printed, not written
@@ -28,6 +28,7 @@ MAIN = 0.2  # pieces of writing with this fraction of the largest piece's ink co
 TICK = 0.5  # ...but not those touching the line with less than this fraction (a comb's ticks), which
 SHORT = 0.6  # ...are also removed when shorter than this fraction of the largest piece, and thin
 FAINTER = 1.1  # a fainter mask with this many times the mask's pixels may show lines the mask missed
+POST = 0.8  # a straight post on a comb's baseline shorter than this fraction of the largest piece is a tick
 CROSSING = 2  # px: a stroke with ink this close on both sides of a removed line crosses it
 
 
@@ -52,12 +53,6 @@ def _strength(ink: np.ndarray, where: np.ndarray | tuple[np.ndarray, np.ndarray]
     return float(np.median(values)) if values.size else 0.0
 
 
-def _inked(pixels: tuple[np.ndarray, np.ndarray], mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pixels among `pixels` that hold ink."""
-    inked = mask[pixels]
-    return pixels[0][inked], pixels[1][inked]
-
-
 def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], faint: bool,
                         beside: tuple[np.ndarray, np.ndarray]) -> bool:
     """A line on its own is paper when it is fainter or thinner than the writing, or runs well past it
@@ -77,8 +72,10 @@ def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], fa
     if line.start <= extent[0] - margin and line.end >= extent[1] + margin:
         return True
     # A comb's baseline or an underline: under all the writing, and running on past it to the image's edge.
-    to_left = from_start and line.start <= extent[0] - margin and line.end >= extent[1]
-    to_right = to_end and line.end >= extent[1] + margin and line.start <= extent[0]
+    # Under all of it within the line's own thickness: a comb's last tick, touching the digit, ends it.
+    under = line.start <= extent[0] + line.thickness and line.end >= extent[1] - line.thickness
+    to_left = from_start and line.start <= extent[0] - margin and under
+    to_right = to_end and line.end >= extent[1] + margin and under
     return line.axis == 0 and (to_left or to_right)
 
 
@@ -148,7 +145,6 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if not lines:
         return ink
     bands = [band_pixels(line, mask.shape, shifts, grow=1) for line in lines]
-    cores = [_inked(band_pixels(line, mask.shape, shifts), mask) for line in lines]  # the line's own ink
     # Each line is judged against the writing without any of the lines, so that two lines of an empty
     # page do not pass each other off as writing.
     writing = _without(mask, bands)
@@ -158,19 +154,16 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     ruling = {printed[i] for i in families([lines[i] for i in printed], mask.shape)}
     framing = frames(lines, shifts, mask.shape, ruling)
     # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
+    # But a stroke running along a box's side (a 2's foot on its bottom) widens the side's band: only
+    # the side's own print goes.
     boxes = framing - ruling
+    for i in boxes:
+        bands[i] = band_pixels(own_print(ink, lines[i], shifts, mask), mask.shape, shifts, grow=1)
     paper = framing | ruling
-    lone = []  # (line, the pixels beside its band) of each horizontal paper line standing alone
-    measured = Writing(writing, ink)
-    for i in (i for i in printed if i not in paper):
-        line = lines[i]
-        faint = _strength(ink, cores[i]) <= FAINT * measured.strength
-        long = line.length >= (MIN_ASPECT if faint else ASPECT) * line.thickness  # a pale line may be short
-        beside = band_pixels(line, mask.shape, shifts, grow=CROSSING)
-        if long and _lone_line_is_paper(line, measured, mask.shape, faint, beside):
-            paper.add(i)
-            if line.axis == 0:
-                lone.append((line, beside))
+    strengths = [print_strength(ink, line, shifts, mask) for line in lines]
+    alone = _alone(lines, [i for i in printed if i not in paper], strengths, Writing(writing, ink), shifts)
+    paper |= alone.keys()
+    lone = [(lines[i], beside) for i, beside in alone.items() if lines[i].axis == 0]  # a comb's baselines
     writing = _without(mask, [bands[i] for i in paper])
     out = ink.copy()
     pen = _strength(ink, writing)
@@ -180,33 +173,75 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
         keep = crossed[(cols if line.axis == 0 else rows) - line.start]
         # Where the line is much fainter than the pen, the pen's pixels on it are writing, wherever
         # they are: a stroke running along the line stays too.
-        strength = _strength(ink, cores[i])
+        strength = strengths[i]
         if i not in boxes and strength <= FAINT * pen:
             keep |= ink[rows, cols] >= (strength + pen) / 2
         out[rows[~keep], cols[~keep]] = 0
     if lone:
-        out[_ticks(writing, lone)] = 0
+        out[_ticks(writing, lone, shifts)] = 0
     return out
 
 
-def _ticks(writing: np.ndarray, lone: list[tuple[Line, tuple[np.ndarray, np.ndarray]]]) -> np.ndarray:
-    """The ticks of a comb of cells: pieces of writing touching a lone paper line (`lone`: each line and
-    the pixels beside its band) that are thin across it and short beside the largest piece."""
+def _alone(lines: list[Line], candidates: list[int], strengths: list[float], writing: Writing,
+           shifts: dict[int, np.ndarray]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Which of `candidates` (indices into `lines`, of `strengths`) are paper standing alone, judged
+    against `writing`: each with the pixels beside its band, where a comb's ticks hang off it."""
+    found = {}
+    for i in candidates:
+        line = lines[i]
+        faint = strengths[i] <= FAINT * writing.strength
+        long = line.length >= (MIN_ASPECT if faint else ASPECT) * line.thickness  # a pale line may be short
+        beside = band_pixels(line, writing.mask.shape, shifts, grow=CROSSING)
+        if long and _lone_line_is_paper(line, writing, writing.mask.shape, faint, beside):
+            found[i] = beside
+    return found
+
+
+def _ticks(writing: np.ndarray, lone: list[tuple[Line, tuple[np.ndarray, np.ndarray]]],
+           shifts: dict[int, np.ndarray]) -> np.ndarray:
+    """The ticks of a comb of cells: pieces of writing touching a lone horizontal paper line (`lone`:
+    each line and the pixels beside its band) that are thin across it and short beside the largest
+    piece, and the posts standing on it where a tick touches the digit (`_posts`)."""
     labels = label_components(writing)
     count = int(labels.max())
-    if count <= 1:
+    if not count:
         return np.zeros_like(writing)
     boxes = component_boxes(labels)
     extents = [boxes[:, 1] - boxes[:, 0] + 1, boxes[:, 3] - boxes[:, 2] + 1]  # heights, widths
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     sizes[0] = 0
     big = int(np.argmax(sizes))
-    ticks = []
+    out = np.zeros_like(writing)
     for line, beside in lone:
-        across, along = extents if line.axis == 0 else extents[::-1]
-        ticks += [t for t in np.unique(labels[beside]).tolist() if t and sizes[t] < TICK * sizes[big]
-                  and across[t] < SHORT * across[big] and across[t] >= 3 * along[t]]
-    return np.isin(labels, ticks)
+        heights, widths = extents
+        ticks = [t for t in np.unique(labels[beside]).tolist() if t and sizes[t] < TICK * sizes[big]
+                 and heights[t] < SHORT * heights[big] and heights[t] >= 3 * widths[t]]
+        out |= np.isin(labels, ticks) | _posts(writing, line, shifts[0], POST * heights[big])
+    return out
+
+
+def _posts(writing: np.ndarray, line: Line, shift: np.ndarray, short: float) -> np.ndarray:
+    """Straight posts of writing standing on a horizontal line (`shift`: its row offsets per column),
+    up from its band: runs of a few columns, each at most twice the line's thickness and two px wide,
+    at least three times as tall, shorter than `short` px and flat on top: a comb's ticks, even where
+    the digit touches one (a written stroke reaching the line is slanted, wide or as tall as the digit)."""
+    h, w = writing.shape
+    cols = np.arange(max(0, line.start), min(w, line.end + 1))
+    reach = int(short)
+    # (reach + 1, columns): image rows up from the band
+    rows = (line.lo - 2 - shift[cols])[None, :] - np.arange(reach + 1)[:, None]
+    up = writing[np.clip(rows, 0, h - 1), cols] & (rows >= 0) & (rows < h)
+    runs = np.cumprod(up, axis=0).sum(axis=0)  # px of ink straight up from the band, per column
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], runs > 0, [0]])))
+    out = np.zeros_like(writing)
+    for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):  # columns a..b-1 inked
+        width, height = b - a, int(runs[a:b].max())
+        # Printed square to the line, a tick's columns rise alike; a stroke reaching the line slants.
+        square = np.median(runs[a:b]) >= 0.8 * height
+        if square and width <= 2 * line.thickness + 2 and 3 * width <= height <= reach:
+            for i in range(a, b):
+                out[rows[:runs[i], i], cols[i]] = True
+    return out
 
 
 def _continued(line: Line, writing: np.ndarray, shifts: dict[int, np.ndarray]) -> bool:

@@ -1,7 +1,10 @@
 """The printed structure among a page's long straight lines: the rectangles of boxes and form cells,
-the families of ruling and grids, and a grid's lines across its family. `paper` removes them."""
+the families of ruling and grids, a grid's lines across its family, and a line's own print (its
+rows and strength, apart from a stroke merged with it). `paper` removes them."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -25,12 +28,22 @@ def position(line: Line, shift: np.ndarray) -> float:
 
 
 def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int], ruling: set[int]) -> set[int]:
-    """Lines that close rectangles: two horizontal lines and the vertical lines between them: at their
-    ends (a printed box, its corners perhaps rounded) or along them, reaching both closely (the
-    dividers of a form's row of cells). A rectangle needs two sides, or one where the horizontal
-    lines run out of the image. Two lines of a ruling (`ruling`: families) close no rectangle: what
-    stands between them is writing (the straight sides of a 0, the stem of a 4), or a grid's line,
-    which is a family of its own."""
+    """Lines that close rectangles: two parallel lines, alike in extent, and the lines across between
+    them: at their ends (a printed box, its corners perhaps rounded) or along them, reaching both
+    closely (the dividers of a form's row of cells, whose lines are horizontal). A rectangle needs two
+    sides, or one at a corner where the two lines end, when they run out of the image at their other
+    end (a box cut by the crop's edge, perhaps at a rounded corner). Two lines of a ruling (`ruling`:
+    families) close no rectangle: what stands between them is writing (the straight sides of a 0, the
+    stem of a 4), or a grid's line, which is a family of its own."""
+    # The rectangles closed by two vertical lines are those closed by two horizontal ones in the transpose.
+    across = [replace(line, axis=1 - line.axis) for line in lines]
+    return (_frames(lines, shifts, shape, ruling, dividers=True)
+            | _frames(across, {0: shifts[1], 1: shifts[0]}, (shape[1], shape[0]), ruling, dividers=False))
+
+
+def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int], ruling: set[int],
+            dividers: bool) -> set[int]:
+    """`frames` closed by two horizontal lines; with `dividers`, the sides between their ends too."""
     corner = max(3.0, CORNER * min(shape))
     tight = max(3.0, TIGHT * min(shape))
     pos = [position(line, shifts[line.axis]) for line in lines]
@@ -41,29 +54,43 @@ def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, i
         for b in horizontal:
             if pos[b] - pos[a] < 2 * corner or (a in ruling and b in ruling):
                 continue
+            # A rectangle's opposite sides run alike: a stroke beside a box's side stops short of it.
+            if abs(lines[a].start - lines[b].start) > corner or abs(lines[a].end - lines[b].end) > corner:
+                continue
             span = (pos[a], pos[b], max(lines[a].start, lines[b].start), min(lines[a].end, lines[b].end))
             printed = max(lines[a].thickness, lines[b].thickness)  # a form's lines are printed alike
             # A box's border is thin beside the box: a tight crop's thick 8 has its own "top" and "bottom".
             if printed > FRAME_THIN * min(pos[b] - pos[a], span[3] - span[2] + 1):
                 continue
-            sides = [v for v in vertical if _is_side(lines[v], pos[v], span, corner, tight, printed)]
-            runs_out = min(lines[a].start, lines[b].start) <= 1 or max(lines[a].end, lines[b].end) >= shape[1] - 2
-            # One side, where the lines run out of the image: a box's corner only if both lines end at it.
-            cornered = [v for v in sides if all(min(abs(pos[v] - lines[h].start), abs(pos[v] - lines[h].end)) <= corner
-                                                for h in (a, b))]
-            if len(sides) >= 2 or (cornered and runs_out):
+            sides = [v for v in vertical if _is_side(lines[v], pos[v], span, corner, tight, printed, dividers)]
+            if len(sides) >= 2 or _cut_box((lines[a], lines[b]), [pos[v] for v in sides], shape[1], corner):
                 found |= {a, b, *sides}
     return found
 
 
+def _cut_box(pair: tuple[Line, Line], sides: list[float], along: int, corner: float) -> bool:
+    """Whether two horizontal lines and their sides (at columns `sides`) are a box cut by the image's
+    edge: a side within `corner` of where both lines start (or end), and both running out of the image,
+    or into a rounded corner there, at their other end."""
+    first, last = max(line.start for line in pair), min(line.end for line in pair)
+    for at in sides:
+        if all(abs(at - line.start) <= corner for line in pair) and last >= along - 1 - corner:
+            return True
+        if all(abs(at - line.end) <= corner for line in pair) and first <= corner:
+            return True
+    return False
+
+
 def _is_side(line: Line, at: float, span: tuple[float, float, int, int], corner: float, tight: float,
-             printed: int) -> bool:
+             printed: int, dividers: bool) -> bool:
     """Whether a vertical line at column `at` joins a rectangle's top and bottom (rows span[0], span[1],
     columns span[2]..span[3], `printed` px thick): near an end of them it may fall short by a rounded
     corner and be up to ALIKE times as thick; between them (a cell's divider) it must reach both and be
     printed as thin as they are, where a digit's stem inside a cell is written."""
     top, bottom, left, right = span
     at_end = min(abs(at - left), abs(at - right)) <= corner
+    if not (at_end or dividers):
+        return False
     reach = corner if at_end else tight + line.thickness
     thin = line.thickness <= (ALIKE * printed if at_end else printed + 1)
     between = left - corner <= at <= right + corner
@@ -119,3 +146,37 @@ def enclosing_frames(mask: np.ndarray) -> np.ndarray:
         if sizes[inside[(inside > 0) & (inside != ring)]].sum() >= ENCLOSED * sizes[ring]:
             out |= labels == ring
     return mask & np.repeat(np.repeat(out, 2, axis=0), 2, axis=1)[:h, :w]
+
+
+def _grid(ink: np.ndarray, line: Line, shifts: dict[int, np.ndarray], mask: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A line's band as (thickness, length) arrays: whether each pixel holds ink, its ink, and whether
+    each of its rows is inked along (nearly) all the line, as its own print is (where a stroke merged
+    with the line widens its band, along only part of it)."""
+    # A vertical line is a horizontal one of the transpose.
+    img, inked = (ink, mask) if line.axis == 0 else (ink.T, mask.T)
+    cols = np.arange(max(0, line.start), min(img.shape[1], line.end + 1))
+    rows = np.arange(line.lo, line.hi + 1)[:, None] - shifts[line.axis][cols][None, :]
+    inside = (rows >= 0) & (rows < img.shape[0])
+    rows = np.clip(rows, 0, img.shape[0] - 1)
+    on = inked[rows, cols] & inside
+    covered = on.sum(axis=1)
+    return on, np.where(inside, img[rows, cols], 0), covered >= 0.9 * covered.max()
+
+
+def print_strength(ink: np.ndarray, line: Line, shifts: dict[int, np.ndarray], mask: np.ndarray) -> float:
+    """The ink strength of a line's own print: per position along it, the strongest pixel of the three
+    rows around its middle row, their lower quartile over the positions where that row holds ink. The
+    middle: of the line's own rows (`_grid`), the one with the most ink. A thin printed line is blurred
+    across its band, so the median of all its pixels understates it; a stroke may run along much of a
+    line in a small crop, so the median of the peaks could be the stroke's."""
+    on, values, own = _grid(ink, line, shifts, mask)
+    mid = int(np.argmax(np.where(own, values.sum(axis=1), -np.inf)))
+    peaks = values[max(0, mid - 1):mid + 2].max(axis=0)
+    return float(np.quantile(peaks[on[mid]], 0.25)) if on[mid].any() else 0.0
+
+
+def own_print(ink: np.ndarray, line: Line, shifts: dict[int, np.ndarray], mask: np.ndarray) -> Line:
+    """The line narrowed to its own print: the rows from its first to its last own row (`_grid`)."""
+    own = np.flatnonzero(_grid(ink, line, shifts, mask)[2])
+    return replace(line, lo=line.lo + int(own[0]), hi=line.lo + int(own[-1]))
