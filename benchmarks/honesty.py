@@ -31,9 +31,8 @@ def calibration_figures(recognizer: Recognizer, x28: np.ndarray, labels: np.ndar
     logits = recognizer.logits(x28).astype(np.float64)
     out = {}
     for name, calibration in (("raw", Calibration()), ("calibrated", recognizer.calibration)):
-        p = calibration.probabilities(logits)
-        out[f"ece_{name}"] = expected_calibration_error(p, labels)
-        out[f"nll_{name}"] = float(-np.log(np.maximum(p[np.arange(len(labels)), labels], 1e-300)).mean())
+        out[f"ece_{name}"] = expected_calibration_error(calibration.probabilities(logits), labels)
+        out[f"nll_{name}"] = calibration.nll(logits, labels)
     return out
 
 

@@ -49,11 +49,6 @@ def logits_of(recognizer: Recognizer, samples: list) -> tuple[np.ndarray, np.nda
     return recognizer.logits(np.stack(x28)).astype(np.float64), np.array(labels)
 
 
-def nll(calibration: Calibration, logits: np.ndarray, labels: np.ndarray) -> float:
-    p = calibration.probabilities(logits)
-    return float(-np.log(np.maximum(p[np.arange(len(labels)), labels], 1e-300)).mean())
-
-
 def fit_calibration_within(val: tuple[np.ndarray, np.ndarray], real: tuple[np.ndarray, np.ndarray]) -> Calibration:
     """The (T, novelty) minimising the realistic digits' NLL among those keeping MNIST validation's ECE
     at most MAX_VAL_ECE (the T fitted on MNIST validation alone when none does)."""
@@ -63,7 +58,7 @@ def fit_calibration_within(val: tuple[np.ndarray, np.ndarray], real: tuple[np.nd
     allowed = [c for c in candidates if expected_calibration_error(c.probabilities(val[0]), val[1]) <= MAX_VAL_ECE]
     if not allowed:
         return Calibration(fit_temperature(val[0][:, :10], val[1]))
-    return min(allowed, key=lambda c: nll(c, *real))
+    return min(allowed, key=lambda c: c.nll(*real))
 
 
 def main(argv: list[str] | None = None) -> int:

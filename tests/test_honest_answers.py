@@ -91,6 +91,8 @@ def test_the_novelty_term_raises_the_temperature_of_unusual_inputs_only() -> Non
     plain, novel = Calibration(0.6), Calibration(0.6, 4.0)
     np.testing.assert_allclose(plain.probabilities(logits), softmax(logits[:, :10] / 0.6))
     np.testing.assert_allclose(novel.probabilities(logits), by_hand(logits, 0.6, 4.0))
+    labels = rng.integers(0, 10, len(logits))
+    assert plain.nll(logits, labels) == pytest.approx(nll(logits[:, :10], labels, 0.6))
     # Softer, never sharper, and each image's answer is unchanged.
     assert (novel.probabilities(logits).max(1) <= plain.probabilities(logits).max(1) + 1e-12).all()
     assert (novel.probabilities(logits).argmax(1) == logits[:, :10].argmax(1)).all()

@@ -58,6 +58,11 @@ class Calibration:
         z = logits.astype(np.float64)
         return softmax(z[:, :10] / self.temperatures(z)[:, None])
 
+    def nll(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        """Mean negative log-likelihood of the labels (N,) under these calibrated probabilities."""
+        p = self.probabilities(logits)
+        return float(-np.log(np.maximum(p[np.arange(len(labels)), labels], 1e-300)).mean())
+
 
 def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
     """Mean negative log-likelihood of the labels under softmax(logits / T). logits (N, 10)."""
@@ -94,7 +99,5 @@ def refusal_threshold(logits: np.ndarray, temperature: float, false_refusals: fl
     scores = not_a_digit_probability(z)
     if scores is not None:
         return float(min(1.0, np.quantile(scores, 1 - false_refusals) + 1e-6))
-    d = z[:, :10] / temperature
-    e = np.exp(d - d.max(axis=1, keepdims=True))
-    confidence = (e / e.sum(axis=1, keepdims=True)).max(axis=1)
+    confidence = softmax(z[:, :10] / temperature).max(axis=1)
     return float(np.quantile(confidence, false_refusals))
