@@ -75,13 +75,30 @@ def _boxed(page: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
     return out
 
 
+def _off_plain_paper(page: Image.Image, digit: int, height: int, at: tuple[int, int],
+                     **pen) -> tuple[float, np.ndarray, np.ndarray]:
+    """(mean |difference| of the 28x28s, the oracle's 28x28, the page's) of a digit written on `page`
+    against the same digit written on plain paper of its size: the oracle of the paper's removal."""
+    plain = write_on(Image.new("RGB", page.size, (250, 249, 244)), digit, height, at, **pen)
+    expected, seen = to_mnist(encode(plain)), to_mnist(encode(write_on(page, digit, height, at, **pen)))
+    return float(np.abs(seen.astype(float) - expected.astype(float)).mean()), expected, seen
+
+
+def _comb(size: tuple[int, int], ticks: tuple[int, ...], baseline: int) -> Image.Image:
+    """A form's comb on paper of `size`: a baseline `baseline` px thick at row 108, ticks 3 px thick up to row 78."""
+    page = Image.new("RGB", size, (250, 249, 244))
+    draw = ImageDraw.Draw(page)
+    draw.line([(0, 108), (size[0], 108)], fill=(40, 40, 40), width=baseline)
+    for x in ticks:
+        draw.line([(x, 78), (x, 108)], fill=(40, 40, 40), width=3)
+    return page
+
+
 @pytest.mark.parametrize("digit", [2, 4, 7])
 def test_box_and_ruling_are_gone_from_what_the_model_sees(digit: int) -> None:
     """The oracle: the same digit written on plain paper."""
-    plain = write_on(Image.new("RGB", (300, 220), (250, 249, 244)), digit, 100, (110, 60))
-    ruled = write_on(_boxed(ruled_page(), (80, 35, 220, 190)), digit, 100, (110, 60))
-    expected, seen = to_mnist(encode(plain)), to_mnist(encode(ruled))
-    assert np.abs(seen.astype(float) - expected.astype(float)).mean() < 12
+    off, expected, seen = _off_plain_paper(_boxed(ruled_page(), (80, 35, 220, 190)), digit, 100, (110, 60))
+    assert off < 12
     frame = np.ones((28, 28), bool)
     frame[2:26, 2:26] = False
     assert (seen[frame].astype(int) - expected[frame]).max() < 60  # no frame left around the digit
@@ -127,14 +144,7 @@ def test_a_thick_digit_filling_most_of_a_tight_crop_keeps_its_polarity(recognize
 
 def test_a_comb_of_cells_is_gone_from_what_the_model_sees() -> None:
     """A form's comb: a baseline with short ticks between the cells, the digit written in one cell."""
-    page = Image.new("RGB", (150, 130), (250, 249, 244))
-    draw = ImageDraw.Draw(page)
-    draw.line([(0, 108), (150, 108)], fill=(40, 40, 40), width=4)
-    for x in (8, 78, 146):
-        draw.line([(x, 78), (x, 108)], fill=(40, 40, 40), width=3)
-    plain = write_on(Image.new("RGB", (150, 130), (250, 249, 244)), 2, 70, (28, 22))
-    expected, seen = to_mnist(encode(plain)), to_mnist(encode(write_on(page, 2, 70, (28, 22))))
-    assert np.abs(seen.astype(float) - expected.astype(float)).mean() < 12
+    assert _off_plain_paper(_comb((150, 130), (8, 78, 146), baseline=4), 2, 70, (28, 22))[0] < 12
 
 
 def test_the_desk_beyond_the_papers_edge_is_not_ink(recognizer: Recognizer) -> None:
@@ -166,22 +176,13 @@ def test_a_rounded_box_cut_by_the_crops_edge_is_gone() -> None:
     short of the edge, and only its bottom closes them. The oracle: the same digit on plain paper."""
     page = Image.new("RGB", (200, 290), (250, 249, 244))
     ImageDraw.Draw(page).rounded_rectangle((1, -40, 196, 252), radius=25, outline=(120, 120, 120), width=3)
-    plain = write_on(Image.new("RGB", (200, 290), (250, 249, 244)), 6, 170, (40, 40), colour=(80, 80, 80))
-    expected, seen = to_mnist(encode(plain)), to_mnist(encode(write_on(page, 6, 170, (40, 40), colour=(80, 80, 80))))
-    assert np.abs(seen.astype(float) - expected.astype(float)).mean() < 12
+    assert _off_plain_paper(page, 6, 170, (40, 40), colour=(80, 80, 80))[0] < 12
 
 
 def test_a_combs_tick_touching_the_digit_is_gone() -> None:
     """A comb's tick that the 0 beside it touches is one piece with it: the straight, flat-topped post
     standing on the baseline goes, the 0 stays. The oracle: the same 0 on plain paper."""
-    page = Image.new("RGB", (160, 130), (250, 249, 244))
-    draw = ImageDraw.Draw(page)
-    draw.line([(0, 108), (160, 108)], fill=(40, 40, 40), width=3)
-    for x in (8, 74, 140):
-        draw.line([(x, 78), (x, 108)], fill=(40, 40, 40), width=3)
-    plain = write_on(Image.new("RGB", (160, 130), (250, 249, 244)), 0, 50, (78, 48))
-    expected, seen = to_mnist(encode(plain)), to_mnist(encode(write_on(page, 0, 50, (78, 48))))
-    assert np.abs(seen.astype(float) - expected.astype(float)).mean() < 12
+    assert _off_plain_paper(_comb((160, 130), (8, 74, 140), baseline=3), 0, 50, (78, 48))[0] < 12
 
 
 def test_a_combs_baseline_ending_at_the_digits_tick_is_paper(recognizer: Recognizer) -> None:

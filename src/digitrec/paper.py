@@ -207,13 +207,12 @@ def _ticks(writing: np.ndarray, lone: list[tuple[Line, tuple[np.ndarray, np.ndar
     if not count:
         return np.zeros_like(writing)
     boxes = component_boxes(labels)
-    extents = [boxes[:, 1] - boxes[:, 0] + 1, boxes[:, 3] - boxes[:, 2] + 1]  # heights, widths
+    heights, widths = boxes[:, 1] - boxes[:, 0] + 1, boxes[:, 3] - boxes[:, 2] + 1
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     sizes[0] = 0
     big = int(np.argmax(sizes))
     out = np.zeros_like(writing)
     for line, beside in lone:
-        heights, widths = extents
         ticks = [t for t in np.unique(labels[beside]).tolist() if t and sizes[t] < TICK * sizes[big]
                  and heights[t] < SHORT * heights[big] and heights[t] >= 3 * widths[t]]
         out |= np.isin(labels, ticks) | _posts(writing, line, shifts[0], POST * heights[big])
