@@ -224,16 +224,17 @@ def ink_of_gray(g: np.ndarray, photo: bool = False) -> np.ndarray | None:
     paper_noise = noise(smooth)
     floor = max(MIN_CONTRAST / 2, NOISE_FACTOR * paper_noise)
     visible = smooth > floor  # everything clearly above the paper's noise: writing, lines, boxes
-    measured = ink  # the map `smooth` holds the 3x3 means of, while nothing is taken from it
+    scene_removed = False  # whether a photo's scene outside the paper was taken from `ink` (in place)
     if photo:
         labels = label_components(visible)
         outside = outside_paper(visible, labels) | soft_regions(ink, visible, labels) | beyond_paper_edges(g, visible)
         ink[outside] = 0
         visible &= ~outside
-        measured = None if outside.any() else ink
+        scene_removed = bool(outside.any())
+    before = ink
     ink = remove_lines(ink, visible, smooth > floor / 2)
-    # Where nothing was removed (no paper lines: most drawings), the 3x3 means are `smooth` already.
-    unchanged = measured is not None and (ink is measured or np.array_equal(ink, measured))
+    # Where nothing was removed (no scene, no paper lines: most drawings), the 3x3 means are `smooth` already.
+    unchanged = not scene_removed and (ink is before or np.array_equal(ink, before))
     contrast = float((smooth if unchanged else box_mean(ink, 1)).max())
     if contrast < max(MIN_CONTRAST, NOISE_FACTOR * paper_noise):
         return None
