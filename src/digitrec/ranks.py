@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .distributed import current, exchanging
+from .distributed import TIMEOUT, current, exchanging
 from .errors import DigitrecError
 
 T = TypeVar("T")
@@ -31,7 +31,13 @@ def wrap(model: nn.Module) -> nn.Module:
         return model
     device = next(model.parameters()).device
     with exchanging():
-        return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        # DDP gets a group of its own: DDP keeps its group alive in C++ after destroy_process_group, and a
+        # group left alive at exit can make a gloo thread free a tensor of ours while Python finalizes
+        # (SIGABRT: "terminate called without an active exception"). Our own exchanges stay on the
+        # default group, which `leave()` really closes, joining its threads.
+        group = dist.new_group(timeout=TIMEOUT)
+        return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                                   process_group=group)
 
 
 def share_of_count(n: int) -> int:
