@@ -14,6 +14,8 @@ from PIL import Image, ImageDraw
 
 from digitrec import Recognizer
 from digitrec.errors import DigitrecError
+from digitrec.lines import find_lines
+from digitrec.paper import MIN_LINE
 from digitrec.preprocess import to_mnist
 from fixtures import encode, photo_of_paper, ruled_page, squared_page, write_on
 from synth import DIGIT_CATEGORIES, digits
@@ -198,3 +200,15 @@ def test_a_stroke_along_a_boxs_side_stays(recognizer: Recognizer) -> None:
     digit of seed 0): only the side's own print goes, not the band the foot widens."""
     sample = digits(43, seed=0, categories=["boxed"])[42]
     assert sample.label == "2" and recognizer.predict(sample.data).digit == 2
+
+
+def test_a_margin_line_through_a_digit_in_a_small_crop_is_as_thin_as_it_is() -> None:
+    """The digit's columns beside the margin line are inked along half of a small crop's height (the
+    ruling joins their runs): they are not the line's thickness, which would make it no line at all."""
+    mask = np.zeros((42, 64), bool)
+    for row in (10, 24, 38):
+        mask[row:row + 2] = True  # the ruling
+    mask[:, 39:41] = True  # the margin line, 2 px wide, from edge to edge
+    mask[6:27, 34:48] = True  # ink of a digit across it
+    vertical = [(line.lo, line.hi, line.start, line.end) for line in find_lines(mask, MIN_LINE)[0] if line.axis == 1]
+    assert vertical == [(39, 40, 0, 41)]

@@ -154,6 +154,24 @@ def _bands(runs: list[tuple[int, int, int]], axis: int, skew: float) -> list[Lin
     return [Line(axis, lo, hi, start, end, skew) for lo, hi, start, end in lines]
 
 
+def _core(straight: np.ndarray, line: Line) -> Line:
+    """The line cut down to its core: the rows inked along COVERED of its length, around its best
+    covered row. Runs only as long as a digit, in columns that the digit shares with a margin line
+    (and with the ruling, whose crossings join a digit's runs), merge into the line's band; they
+    would make it as thick as the digit, too thick to be a line. A band with no such row (a line
+    still stepped by a little skew) stays whole."""
+    covered = row_counts(straight[line.lo:line.hi + 1, line.start:line.end + 1]) >= COVERED * line.length
+    if not covered.any() or covered.all():
+        return line
+    best = int(np.argmax(row_counts(straight[line.lo:line.hi + 1, line.start:line.end + 1])))
+    lo = hi = best
+    while lo > 0 and covered[lo - 1]:
+        lo -= 1
+    while hi < len(covered) - 1 and covered[hi + 1]:
+        hi += 1
+    return Line(line.axis, line.lo + lo, line.lo + hi, line.start, line.end, line.skew)
+
+
 def _full_thickness(straight: np.ndarray, line: Line) -> Line:
     """The line grown by the rows beside it that are inked along most of its length: a pen's stroke
     is thick there, where a printed line's neighbours are paper. Runs long enough to be found may
@@ -188,7 +206,7 @@ def find_lines(mask: np.ndarray, min_fraction: float) -> tuple[list[Line], dict[
         straight, shift = straighten(m, skew)
         shifts[axis] = shift
         bands = _bands(long_runs(straight, min_length), axis, skew)
-        bands = [_full_thickness(straight, line) for line in bands]
+        bands = [_full_thickness(straight, _core(straight, line)) for line in bands]
         found += [line for line in bands if line.length >= MIN_ASPECT * line.thickness]
     return found, shifts
 
