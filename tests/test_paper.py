@@ -212,3 +212,11 @@ def test_a_margin_line_through_a_digit_in_a_small_crop_is_as_thin_as_it_is() -> 
     mask[6:27, 34:48] = True  # ink of a digit across it
     vertical = [(line.lo, line.hi, line.start, line.end) for line in find_lines(mask, MIN_LINE)[0] if line.axis == 1]
     assert vertical == [(39, 40, 0, 41)]
+
+
+def test_a_tight_crops_slanted_1_on_plain_paper_is_no_line(recognizer: Recognizer) -> None:
+    """A 1 running from edge to edge of a tight crop has a core as thin as a hairline; without lines
+    the other way (no ruling) its band stays whole, and it is read."""
+    one = digits(40, 1, ["tight-crop"])[31]  # a slanted pencil 1, 20 px wide
+    assert one.label == "1"
+    assert recognizer.predict(one.data).digit == 1

@@ -155,11 +155,8 @@ def _bands(runs: list[tuple[int, int, int]], axis: int, skew: float) -> list[Lin
 
 
 def _core(straight: np.ndarray, line: Line) -> Line:
-    """The line cut down to its core: the rows inked along COVERED of its length, around its best
-    covered row. Runs only as long as a digit, in columns that the digit shares with a margin line
-    (and with the ruling, whose crossings join a digit's runs), merge into the line's band; they
-    would make it as thick as the digit, too thick to be a line. A band with no such row (a line
-    still stepped by a little skew) stays whole."""
+    """The band cut down to its core: the rows inked along COVERED of its length, around its best
+    covered row. A band with no such row (a line still stepped by a little skew) stays whole."""
     covered = row_counts(straight[line.lo:line.hi + 1, line.start:line.end + 1]) >= COVERED * line.length
     if not covered.any() or covered.all():
         return line
@@ -194,7 +191,7 @@ def _full_thickness(straight: np.ndarray, line: Line) -> Line:
 def find_lines(mask: np.ndarray, min_fraction: float) -> tuple[list[Line], dict[int, np.ndarray]]:
     """The straight lines at least `min_fraction` of the image long, both directions, and for each
     direction the column (or row) shifts that straighten it."""
-    found: list[Line] = []
+    bands: dict[int, tuple[np.ndarray, list[Line]]] = {}  # per direction: the straightened mask, its bands
     shifts: dict[int, np.ndarray] = {}
     for axis in (0, 1):
         m = mask if axis == 0 else np.ascontiguousarray(mask.T)  # 2x faster to scan than the view
@@ -205,10 +202,22 @@ def find_lines(mask: np.ndarray, min_fraction: float) -> tuple[list[Line], dict[
         skew = skew_of(m)
         straight, shift = straighten(m, skew)
         shifts[axis] = shift
-        bands = _bands(long_runs(straight, min_length), axis, skew)
-        bands = [_full_thickness(straight, _core(straight, line)) for line in bands]
-        found += [line for line in bands if line.length >= MIN_ASPECT * line.thickness]
-    return found, shifts
+        bands[axis] = straight, _bands(long_runs(straight, min_length), axis, skew)
+    lines = {axis: [_full_thickness(straight, b) for b in found] for axis, (straight, found) in bands.items()}
+    found = {axis: [line for line in these if _is_line(line)] for axis, these in lines.items()}
+    # On ruled or squared paper, a band may be a line and the writing across it: in a small crop a
+    # digit's columns beside a margin line are inked along half its height (the ruling joins their
+    # runs), and make the line as thick as the digit. There a band is cut to its core first. Without
+    # lines the other way bands stay whole: a tight crop's 1 runs from edge to edge too.
+    for axis, (straight, these) in bands.items():
+        if found.get(1 - axis):
+            found[axis] = [line for line in (_full_thickness(straight, _core(straight, b)) for b in these)
+                           if _is_line(line)]
+    return [line for axis in sorted(found) for line in found[axis]], shifts
+
+
+def _is_line(line: Line) -> bool:
+    return line.length >= MIN_ASPECT * line.thickness
 
 
 def band_pixels(line: Line, shape: tuple[int, int], shifts: dict[int, np.ndarray],
