@@ -220,3 +220,14 @@ def test_a_tight_crops_slanted_1_on_plain_paper_is_no_line(recognizer: Recognize
     one = digits(40, 1, ["tight-crop"])[31]  # a slanted pencil 1, 20 px wide
     assert one.label == "1"
     assert recognizer.predict(one.data).digit == 1
+
+
+def test_a_thick_0_cut_by_every_edge_keeps_its_polarity(recognizer: Recognizer) -> None:
+    """The 0's strokes are most of a tight crop's border, but the median tone and the four corners
+    are the paper's: the border is the digit's, and the paper stays paper."""
+    image = Image.new("RGB", (53, 79), (244, 244, 240))
+    ImageDraw.Draw(image).ellipse((-4, -3, 56, 81), outline=(20, 30, 170), width=11)
+    gray = np.asarray(image.convert("L")) < 128
+    border = np.concatenate([gray[:8].ravel(), gray[-8:].ravel(), gray[8:-8, :5].ravel(), gray[8:-8, -5:].ravel()])
+    assert border.mean() > 0.5 and gray.mean() < 0.5 and not gray[:5, :5].any()
+    assert recognizer.predict(encode(image)).digit == 0

@@ -186,10 +186,13 @@ def raw_ink(g: np.ndarray, blocks: int = BLOCKS, photo: bool = False) -> np.ndar
         every = box_mean(g, 1)
         lo, hi = float(every.min()), float(every.max())
     if not photo:  # a photo's border may be the desk
-        border = _border_tone(light)
+        border, corners = _border_tones(light)
         # A border far from the median tone: the median is the ink's (a thick digit filling most of a
         # tight crop), the border the paper's. A faint page's gradient has too little contrast for this.
-        if hi - lo > 2 * MIN_CONTRAST and abs(border - typical) > 0.5 * (hi - lo):
+        # Unless the corners are of the median's tone: then the border is a thick digit's strokes, cut by
+        # a tight crop on every side (a 0's sides), and the median is the paper's, as in the corners.
+        far = 0.5 * (hi - lo)
+        if hi - lo > 2 * MIN_CONTRAST and abs(border - typical) > far and abs(corners - typical) > far:
             typical = border
     dark_ink = typical - lo > hi - typical  # the ink is the tone far from the typical (paper) tone
     x = 1.0 - g if dark_ink else g
@@ -202,12 +205,15 @@ def raw_ink(g: np.ndarray, blocks: int = BLOCKS, photo: bool = False) -> np.ndar
     return ink
 
 
-def _border_tone(x: np.ndarray) -> float:
-    """The median tone of the image's outer BORDER on each side (a frame drawn along the very edge is
-    thinner than that); `x`: every k-th pixel of the image, as `sample` takes them."""
+def _border_tones(x: np.ndarray) -> tuple[float, float]:
+    """The median tones of the image's outer BORDER on each side (a frame drawn along the very edge is
+    thinner than that) and of its four corners, squares as wide as that border; `x`: every k-th pixel
+    of the image, as `sample` takes them. Digits are round: three of a tight crop's corners are paper."""
     h, w = x.shape
     a, b = max(1, round(BORDER * h)), max(1, round(BORDER * w))
-    return median(np.concatenate([x[:a].ravel(), x[-a:].ravel(), x[a:-a, :b].ravel(), x[a:-a, -b:].ravel()]))
+    border = median(np.concatenate([x[:a].ravel(), x[-a:].ravel(), x[a:-a, :b].ravel(), x[a:-a, -b:].ravel()]))
+    corners = median(np.concatenate([x[:a, :b].ravel(), x[:a, -b:].ravel(), x[-a:, :b].ravel(), x[-a:, -b:].ravel()]))
+    return border, corners
 
 
 def ink_of_gray(g: np.ndarray, photo: bool = False) -> np.ndarray | None:
