@@ -231,3 +231,12 @@ def test_a_thick_0_cut_by_every_edge_keeps_its_polarity(recognizer: Recognizer) 
     border = np.concatenate([gray[:8].ravel(), gray[-8:].ravel(), gray[8:-8, :5].ravel(), gray[8:-8, -5:].ravel()])
     assert border.mean() > 0.5 and gray.mean() < 0.5 and not gray[:5, :5].any()
     assert recognizer.predict(encode(image)).digit == 0
+
+
+@pytest.mark.parametrize("index", [14, 53])
+def test_a_stroke_paler_than_the_cells_print_is_writing(recognizer: Recognizer, index: int) -> None:
+    """Form cells of seed 0: a 4 whose straight stem spans its cell, in a pen paler than the cells'
+    print, is no cell divider; a pencil 3's straight side beside a red box's sides is no family of
+    lines with them."""
+    sample = digits(index + 1, seed=0, categories=["form-cells"])[index]
+    assert recognizer.predict(sample.data).digit == int(sample.label)

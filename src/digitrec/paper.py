@@ -133,14 +133,16 @@ def remove_lines(ink: np.ndarray, mask: np.ndarray, faint: np.ndarray | None = N
     if frame.any():
         ink, mask = np.where(frame, 0, ink), mask & ~frame
         faint = faint & ~frame if faint is not None else None
-    out = _remove_lines(ink, mask)
+    out = _remove_lines(ink, mask, ink)
     if faint is not None and faint.sum() > FAINTER * mask.sum():
-        out = _remove_lines(out, faint)
+        out = _remove_lines(out, faint, ink)
     return out
 
 
-def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """`ink` with the paper's lines in `mask` zeroed."""
+def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray) -> np.ndarray:
+    """`ink` with the paper's lines in `mask` zeroed. `printed_ink`: the ink before any line was
+    removed, where a line's print is compared with the others' (after the first pass the lines it
+    removed would be blank, and anything beside them would seem printed darker)."""
     lines, shifts = find_lines(mask, MIN_LINE)
     if not lines:
         return ink
@@ -151,8 +153,12 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # The straight part of a stroke (the side of a 0, a 1) runs on into the writing at both ends; a
     # printed line ends at the paper's edge, at another line, or in the clear.
     printed = [i for i, line in enumerate(lines) if not _continued(line, writing, shifts)]
-    ruling = {printed[i] for i in families([lines[i] for i in printed], mask.shape)}
-    framing = frames(lines, shifts, mask.shape, ruling)
+    strengths = [print_strength(ink, line, shifts, mask) for line in lines]
+    printed_strengths = strengths if printed_ink is ink else [print_strength(printed_ink, line, shifts, mask)
+                                                               for line in lines]
+    ruling = {printed[i] for i in families([lines[i] for i in printed], mask.shape,
+                                           [printed_strengths[i] for i in printed])}
+    framing = frames(lines, shifts, mask.shape, ruling, printed_strengths)
     # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
     # But a stroke running along a box's side (a 2's foot on its bottom) widens the side's band: only
     # the side's own print goes.
@@ -160,7 +166,6 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     for i in boxes:
         bands[i] = band_pixels(own_print(ink, lines[i], shifts, mask), mask.shape, shifts, grow=1)
     paper = framing | ruling
-    strengths = [print_strength(ink, line, shifts, mask) for line in lines]
     alone = _alone(lines, [i for i in printed if i not in paper], strengths, Writing(writing, ink), shifts)
     paper |= alone.keys()
     lone = [(lines[i], beside) for i, beside in alone.items() if lines[i].axis == 0]  # a comb's baselines

@@ -13,6 +13,8 @@ from .lines import Line
 
 ASPECT = 10  # a line of a family (or one on its own) is this many times as long as it is thick; a pen's rarely is
 FAMILY = 3  # at least this many parallel lines alike in length and thickness are a family: ruling, a grid
+FAMILY_INKED = 0.6  # ...and in print: a line at least this fraction as dark as the others (a grid's major
+# lines are darker than its minor ones, and of its family; a pencil stroke much paler than the print is not)
 GRID_LENGTH = 0.8  # a line across a family running this fraction of the image is its grid (squared paper)
 CORNER = 0.15  # lines meeting within this fraction of the image close a frame (room for rounded corners)
 TIGHT = 0.03  # a cell's divider reaches the cell's top and bottom lines within this fraction
@@ -20,6 +22,7 @@ ENCLOSED = 0.15  # a ring around other ink with this fraction of its own ink is 
 SPAN = 0.6  # ...when it spans this fraction of the image both ways
 FRAME_THIN = 0.2  # a box's border is at most this fraction of the box's smaller side thick
 ALIKE = 2.0  # a rectangle's sides are at most this many times as thick as its top and bottom
+INKED_ALIKE = 0.8  # a cell's divider is printed at least this fraction as dark as the cell's top and bottom
 
 
 def position(line: Line, shift: np.ndarray) -> float:
@@ -27,22 +30,24 @@ def position(line: Line, shift: np.ndarray) -> float:
     return (line.lo + line.hi) / 2 - float(shift[(line.start + line.end) // 2])
 
 
-def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int], ruling: set[int]) -> set[int]:
+def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int], ruling: set[int],
+           strengths: list[float]) -> set[int]:
     """Lines that close rectangles: two parallel lines, alike in extent, and the lines across between
     them: at their ends (a printed box, its corners perhaps rounded) or along them, reaching both
     closely (the dividers of a form's row of cells, whose lines are horizontal). A rectangle needs two
     sides, or one at a corner where the two lines end, when they run out of the image at their other
     end (a box cut by the crop's edge, perhaps at a rounded corner). Two lines of a ruling (`ruling`:
     families) close no rectangle: what stands between them is writing (the straight sides of a 0, the
-    stem of a 4), or a grid's line, which is a family of its own."""
+    stem of a 4), or a grid's line, which is a family of its own. `strengths`: each line's print
+    strength; a divider is printed as dark as the lines it joins (a 4's stem in a paler pen is not)."""
     # The rectangles closed by two vertical lines are those closed by two horizontal ones in the transpose.
     across = [replace(line, axis=1 - line.axis) for line in lines]
-    return (_frames(lines, shifts, shape, ruling, dividers=True)
-            | _frames(across, {0: shifts[1], 1: shifts[0]}, (shape[1], shape[0]), ruling, dividers=False))
+    return (_frames(lines, shifts, shape, ruling, strengths, dividers=True)
+            | _frames(across, {0: shifts[1], 1: shifts[0]}, (shape[1], shape[0]), ruling, strengths, dividers=False))
 
 
 def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int], ruling: set[int],
-            dividers: bool) -> set[int]:
+            strengths: list[float], dividers: bool) -> set[int]:
     """`frames` closed by two horizontal lines; with `dividers`, the sides between their ends too."""
     corner = max(3.0, CORNER * min(shape))
     tight = max(3.0, TIGHT * min(shape))
@@ -62,7 +67,8 @@ def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, 
             # A box's border is thin beside the box: a tight crop's thick 8 has its own "top" and "bottom".
             if printed > FRAME_THIN * min(pos[b] - pos[a], span[3] - span[2] + 1):
                 continue
-            sides = [v for v in vertical if _is_side(lines[v], pos[v], span, corner, tight, printed, dividers)]
+            pale = [strengths[v] < INKED_ALIKE * min(strengths[a], strengths[b]) for v in range(len(lines))]
+            sides = [v for v in vertical if _is_side(lines[v], pos[v], span, corner, tight, printed, dividers, pale[v])]
             if len(sides) >= 2 or _cut_box((lines[a], lines[b]), [pos[v] for v in sides], shape[1], corner):
                 found |= {a, b, *sides}
     return found
@@ -82,14 +88,14 @@ def _cut_box(pair: tuple[Line, Line], sides: list[float], along: int, corner: fl
 
 
 def _is_side(line: Line, at: float, span: tuple[float, float, int, int], corner: float, tight: float,
-             printed: int, dividers: bool) -> bool:
+             printed: int, dividers: bool, pale: bool) -> bool:
     """Whether a vertical line at column `at` joins a rectangle's top and bottom (rows span[0], span[1],
     columns span[2]..span[3], `printed` px thick): near an end of them it may fall short by a rounded
     corner and be up to ALIKE times as thick; between them (a cell's divider) it must reach both and be
-    printed as thin as they are, where a digit's stem inside a cell is written."""
+    printed as thin as they are and not `pale` beside them, where a digit's stem inside a cell is written."""
     top, bottom, left, right = span
     at_end = min(abs(at - left), abs(at - right)) <= corner
-    if not (at_end or dividers):
+    if not (at_end or dividers and not pale):
         return False
     reach = corner if at_end else tight + line.thickness
     thin = line.thickness <= (ALIKE * printed if at_end else printed + 1)
@@ -97,13 +103,15 @@ def _is_side(line: Line, at: float, span: tuple[float, float, int, int], corner:
     return thin and between and abs(line.start - top) <= reach and abs(line.end - bottom) <= reach
 
 
-def families(lines: list[Line], shape: tuple[int, int]) -> set[int]:
-    """Lines with at least FAMILY - 1 others of their direction, length and thickness (ruling, a grid,
-    a row of cells), and the grid's lines across them."""
+def families(lines: list[Line], shape: tuple[int, int], strengths: list[float]) -> set[int]:
+    """Lines with at least FAMILY - 1 others of their direction, length and thickness, not printed
+    much paler than them (`strengths`: each line's print strength): ruling, a grid, a row of cells;
+    and the grid's lines across them. A pale pencil 3's straight side beside a red box's sides is none."""
     found = set()
     for i, line in enumerate(lines):
-        alike = [other for other in lines if other.axis == line.axis
-                 and 0.5 <= other.thickness / line.thickness <= 2 and 0.8 <= other.length / line.length <= 1.25]
+        alike = [other for other, strength in zip(lines, strengths, strict=True) if other.axis == line.axis
+                 and 0.5 <= other.thickness / line.thickness <= 2 and 0.8 <= other.length / line.length <= 1.25
+                 and strengths[i] >= FAMILY_INKED * strength]
         if len(alike) >= FAMILY and line.length >= ASPECT * line.thickness:
             found.add(i)
     return found | grid(lines, found, shape)
