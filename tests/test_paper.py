@@ -18,7 +18,7 @@ from digitrec.lines import find_lines
 from digitrec.paper import MIN_LINE
 from digitrec.preprocess import to_mnist
 from fixtures import encode, photo_of_paper, ruled_page, squared_page, write_on
-from synth import DIGIT_CATEGORIES, digits
+from synth import DIGIT_CATEGORIES, blanks, digits
 
 PER_CONDITION = 10
 MIN_CORRECT = 7  # of 10: each condition's floor; the benchmark (benchmarks/realworld.py) gives the figures
@@ -240,3 +240,44 @@ def test_a_stroke_paler_than_the_cells_print_is_writing(recognizer: Recognizer, 
     lines with them."""
     sample = digits(index + 1, seed=0, categories=["form-cells"])[index]
     assert recognizer.predict(sample.data).digit == int(sample.label)
+
+
+def test_a_pencil_stroke_along_a_green_grid_line_stays(recognizer: Recognizer) -> None:
+    """Squared paper of seed 0: the 4's left stroke runs along a pale green grid line, as dark as the
+    pencil; only its colour tells them apart (gray in gray it read as a 7)."""
+    sample = digits(35, seed=0, categories=["squared"])[34]
+    assert sample.label == "4" and recognizer.predict(sample.data).digit == 4
+
+
+def test_pen_pixels_are_told_from_a_line_by_colour() -> None:
+    """A green line 2 px thick; a gray stroke along its middle row for half its length. The pixels the
+    stroke covers hold pen; the line's own pixels do not. Gray on gray, colour cannot tell."""
+    from digitrec.colour import Colour, pen_pixels
+
+    rgb = np.full((20, 60, 3), 245, np.uint8)
+    rgb[9:11] = (120, 200, 140)  # the line
+    rgb[10, :30] = (70, 70, 70)  # the stroke along it
+    rgb[2:8, 40] = (70, 70, 70)  # more of the writing, off the line
+    ink = 1 - np.asarray(Image.fromarray(rgb).convert("L"), np.float32) / 245
+    rows, cols = np.repeat([9, 10], 60), np.tile(np.arange(60), 2)
+    writing = np.zeros((20, 60), bool)
+    writing[2:8, 40] = True
+    line_pixels = np.ones(len(rows), bool)
+    strength, pen = float(np.median(ink[9, 30:])), float(ink[5, 40])
+    held = pen_pixels(Colour(Image.fromarray(rgb), 1, (20, 60)), ink, (rows, cols), line_pixels, writing, strength, pen)
+    assert held is not None
+    assert held[(rows == 10) & (cols < 30)].all() and not held[(rows == 9) | (cols >= 30)].any()
+    gray = np.repeat(np.asarray(Image.fromarray(rgb).convert("L"))[..., None], 3, axis=2)
+    assert pen_pixels(Colour(Image.fromarray(gray), 1, (20, 60)), ink, (rows, cols), line_pixels, writing,
+                      strength, pen) is None
+
+
+@pytest.mark.parametrize("index", [17, 30])
+def test_an_empty_coloured_box_is_no_digit(recognizer: Recognizer, index: int) -> None:
+    """Empty boxes of seed 0 (orange, red): their rounded corners, all that is left off their lines,
+    are the box's own colour and print, not a pen's, so colour keeps none of the box."""
+    sample = blanks(index + 1, 0, ["empty-box"])[index]
+    try:
+        assert not recognizer.predict(sample.data).is_digit
+    except DigitrecError:
+        pass

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageChops
 
 from .backdrop import beyond_paper_edges, outside_paper, soft_regions
+from .colour import Colour
 from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample, sampled_box_mean
 from .images import check_finite
 from .paper import remove_lines
@@ -216,7 +217,7 @@ def _border_tones(x: np.ndarray) -> tuple[float, float]:
     return border, corners
 
 
-def ink_of_gray(g: np.ndarray, photo: bool = False) -> np.ndarray | None:
+def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None) -> np.ndarray | None:
     """Ink in 0..1 per pixel (0: paper) of a gray image, the paper's own lines removed, or None when
     there is no ink to speak of. A `photo` (an image of more than WORK_SIDE² pixels: a photo or a big scan)
     also loses what lies outside the paper and its soft shading, and its lighting is followed on a
@@ -238,7 +239,7 @@ def ink_of_gray(g: np.ndarray, photo: bool = False) -> np.ndarray | None:
         visible &= ~outside
         scene_removed = bool(outside.any())
     before = ink
-    ink = remove_lines(ink, visible, smooth > floor / 2)
+    ink = remove_lines(ink, visible, smooth > floor / 2, colour)
     # Where nothing was removed (no scene, no paper lines: most drawings), the 3x3 means are `smooth` already.
     unchanged = not scene_removed and (ink is before or np.array_equal(ink, before))
     contrast = float((smooth if unchanged else box_mean(ink, 1)).max())
@@ -280,7 +281,8 @@ def find_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> Ink |
     """The ink map of a decoded image, or None when it holds no ink (blank, uniform, pure noise).
     `work_side`: the longest side it is analysed at (reading a number wants more than one digit)."""
     g, factor = gray_of(image, name, work_side)
-    ink = ink_of_gray(g, photo=image.width * image.height > WORK_SIDE**2)
+    colour = Colour(image, factor, g.shape) if image.mode == "RGB" else None
+    ink = ink_of_gray(g, photo=image.width * image.height > WORK_SIDE**2, colour=colour)
     if ink is None or not ink.any():
         return None
     return Ink(ink, factor, denoise_radius(g.shape))

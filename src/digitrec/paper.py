@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .colour import Colour, pen_pixels
 from .imageops import component_boxes, label_components
 from .lines import MIN_ASPECT, Line, band_pixels, find_lines
 from .printed import ASPECT, enclosing_frames, families, frames, own_print, print_strength
@@ -124,22 +125,24 @@ def _without(mask: np.ndarray, bands: list[tuple[np.ndarray, np.ndarray]]) -> np
     return out
 
 
-def remove_lines(ink: np.ndarray, mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarray:
+def remove_lines(ink: np.ndarray, mask: np.ndarray, faint: np.ndarray | None = None,
+                 colour: Colour | None = None) -> np.ndarray:
     """`ink` (H, W) float with the paper's lines zeroed; `mask` (H, W) bool says where ink is. Fainter
     lines are looked for again in `faint`, a mask at a lower threshold, if given and if it holds more
     than the mask: a grid's minor lines, whose crossings alone reach the mask, or a ruling too faint
-    for it. A box around the writing goes first, whole."""
+    for it. A box around the writing goes first, whole. `colour`: the image's colour, where a line and
+    the pen differ in it (a stroke along a green grid line stays)."""
     frame = enclosing_frames(mask)
     if frame.any():
         ink, mask = np.where(frame, 0, ink), mask & ~frame
         faint = faint & ~frame if faint is not None else None
-    out = _remove_lines(ink, mask, ink)
+    out = _remove_lines(ink, mask, ink, colour)
     if faint is not None and faint.sum() > FAINTER * mask.sum():
-        out = _remove_lines(out, faint, ink)
+        out = _remove_lines(out, faint, ink, colour)
     return out
 
 
-def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray) -> np.ndarray:
+def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, colour: Colour | None) -> np.ndarray:
     """`ink` with the paper's lines in `mask` zeroed. `printed_ink`: the ink before any line was
     removed, where a line's print is compared with the others' (after the first pass the lines it
     removed would be blank, and anything beside them would seem printed darker)."""
@@ -181,6 +184,9 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray) ->
         strength = strengths[i]
         if i not in boxes and strength <= FAINT * pen:
             keep |= ink[rows, cols] >= (strength + pen) / 2
+        pen_too = pen_pixels(colour, printed_ink, (rows, cols), mask[rows, cols], writing, printed_strengths[i], pen)
+        if pen_too is not None:
+            keep |= pen_too
         out[rows[~keep], cols[~keep]] = 0
     if lone:
         out[_ticks(writing, lone, shifts)] = 0

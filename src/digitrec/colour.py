@@ -1,0 +1,76 @@
+"""Colour, where the paper's lines and the pen differ in it: a pencil or blue stroke running along a
+green grid line or a red margin is told from the line by its colour, not its darkness.
+
+The gray ink map (`ink.py`) says how dark each pixel is. Here each pixel's chroma (two opponent
+channels, red-green and yellow-blue, relative to the paper's own tint) says how much of the line's
+colour it holds. Ink mixes subtractively: a gray pencil over a green line keeps the line's hue at a
+lower chroma and adds darkness. So the share of a pixel's darkness that the line's colour explains is
+its chroma's projection on the line's chroma times the line's darkness; what is left over is the
+pen's. Computed only for RGB images that hold paper lines, at the ink map's resolution. numpy only.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+from PIL import Image
+
+APART = 0.08  # chroma distance (0..1 RGB units) from which a line's colour and the pen's differ
+LEFT_OVER = 0.5  # a pixel whose darkness the line's colour leaves this fraction of the pen's unexplained holds pen,
+SPREAD = 0.3  # ...beyond this fraction of the line's own darkness, by which its print varies along it
+SAME_HUE = 0.8  # two chroma vectors this aligned (cosine) are one hue
+PALER_COPY = 0.25  # writing holding this share of the line's colour, and no other, is the line's own remnant
+
+
+class Colour:
+    """The chroma of an RGB image at the ink map's resolution, computed on first use."""
+
+    def __init__(self, image: Image.Image, factor: int, shape: tuple[int, int]) -> None:
+        self.image, self.factor, self.shape = image, factor, shape
+
+    @cached_property
+    def chroma(self) -> np.ndarray | None:
+        """(H, W, 2) float32: red minus green, and blue minus the mean of red and green, each minus the
+        paper's (the median over the image); None when the reduced image does not match the ink map."""
+        small = self.image.reduce(self.factor) if self.factor > 1 else self.image
+        rgb = np.asarray(small, dtype=np.float32) / 255.0
+        if rgb.shape[:2] != self.shape:
+            return None
+        c = np.stack([rgb[..., 0] - rgb[..., 1], rgb[..., 2] - (rgb[..., 0] + rgb[..., 1]) / 2], axis=-1)
+        c -= np.median(c.reshape(-1, 2)[::7], axis=0)
+        return c
+
+
+def pen_pixels(colour: Colour | None, ink: np.ndarray, band: tuple[np.ndarray, np.ndarray], line_pixels: np.ndarray,
+               writing: np.ndarray, strength: float, pen: float) -> np.ndarray | None:
+    """Which pixels of a line's `band` (rows, cols) hold the pen as well, judged by colour; None when
+    colour cannot tell (no colour, or the line and the pen alike in it). `line_pixels`: which of the band's
+    pixels are the line's own ink; `writing` (H, W) bool: the ink off every line; `strength` and `pen`:
+    the line's and the pen's darkness in `ink`."""
+    chroma = colour.chroma if colour is not None else None
+    if chroma is None or not line_pixels.any() or not writing.any():
+        return None
+    rows, cols = band
+    line = np.median(chroma[rows[line_pixels], cols[line_pixels]], axis=0)
+    written = np.median(chroma[writing], axis=0)
+    # The writing must be writing: darker than a line's remnants, and not a paler copy of the line's colour
+    # (an empty coloured box's rounded corners are all that is left off its lines).
+    k = float(written @ line) / max(float(line @ line), 1e-12)
+    paler_copy = k >= PALER_COPY and float(np.hypot(*(written - k * line))) < APART / 2
+    # Two colours of one hue (a blue pen in a pale blue box) differ only in how deep they are, as a line's
+    # own print does along it.
+    sizes = float(np.hypot(*line)) * float(np.hypot(*written))
+    coloured = min(float(line @ line), float(written @ written)) >= APART**2
+    one_hue = coloured and float(line @ written) >= SAME_HUE * sizes
+    if float(np.hypot(*(line - written))) < APART or paler_copy or one_hue or pen < LEFT_OVER / 2 * strength:
+        return None
+    c, dark = chroma[rows, cols], ink[rows, cols]
+    held = np.zeros(len(rows), bool)
+    if float(line @ line) >= (APART / 2) ** 2:  # a coloured line: darkness its colour leaves unexplained
+        share = np.clip(c @ line / float(line @ line), 0, 1)  # how much of the line's colour each pixel holds
+        held |= dark - share * strength >= LEFT_OVER * pen + SPREAD * strength
+    if float(written @ written) >= APART**2:  # a coloured pen: its colour, nearer than the line's, on a gray line too
+        nearer = np.square(c - written).sum(axis=1) < np.square(c - line).sum(axis=1)
+        held |= nearer & (c @ written / float(written @ written) >= LEFT_OVER) & (dark >= LEFT_OVER * pen)
+    return held
