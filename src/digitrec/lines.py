@@ -157,10 +157,11 @@ def _bands(runs: list[tuple[int, int, int]], axis: int, skew: float) -> list[Lin
 def _core(straight: np.ndarray, line: Line) -> Line:
     """The band cut down to its core: the rows inked along COVERED of its length, around its best
     covered row. A band with no such row (a line still stepped by a little skew) stays whole."""
-    covered = row_counts(straight[line.lo:line.hi + 1, line.start:line.end + 1]) >= COVERED * line.length
+    counts = row_counts(straight[line.lo:line.hi + 1, line.start:line.end + 1])
+    covered = counts >= COVERED * line.length
     if not covered.any() or covered.all():
         return line
-    best = int(np.argmax(row_counts(straight[line.lo:line.hi + 1, line.start:line.end + 1])))
+    best = int(np.argmax(counts))
     lo = hi = best
     while lo > 0 and covered[lo - 1]:
         lo -= 1
@@ -205,13 +206,16 @@ def find_lines(mask: np.ndarray, min_fraction: float) -> tuple[list[Line], dict[
         bands[axis] = straight, _bands(long_runs(straight, min_length), axis, skew)
     lines = {axis: [_full_thickness(straight, b) for b in found] for axis, (straight, found) in bands.items()}
     found = {axis: [line for line in these if _is_line(line)] for axis, these in lines.items()}
-    # On ruled or squared paper, a band may be a line and the writing across it: in a small crop a
-    # digit's columns beside a margin line are inked along half its height (the ruling joins their
-    # runs), and make the line as thick as the digit. There a band is cut to its core first. Without
-    # lines the other way bands stay whole: a tight crop's 1 runs from edge to edge too.
+    # On ruled or squared paper, or in a box (lines found the other way), a band may be a line and the
+    # writing across it: in a small crop a digit's columns beside a margin line are inked along half its
+    # height (the ruling joins their runs), and make the line as thick as the digit. There a band is cut
+    # to its core first. Without lines the other way bands stay whole: a tight crop's 1 runs from edge
+    # to edge too.
     for axis, (straight, these) in bands.items():
         if found.get(1 - axis):
-            found[axis] = [line for line in (_full_thickness(straight, _core(straight, b)) for b in these)
+            cores = [_core(straight, b) for b in these]
+            found[axis] = [line for line in (whole if core is b else _full_thickness(straight, core)
+                                             for b, core, whole in zip(these, cores, lines[axis], strict=True))
                            if _is_line(line)]
     return [line for axis in sorted(found) for line in found[axis]], shifts
 
