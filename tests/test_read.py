@@ -17,6 +17,7 @@ from digitrec import Recognizer
 from digitrec.cli.read import run_read
 from digitrec.errors import DigitrecError
 from fixtures import encode, font_digit, mnist_test, ruled_page
+from synth import numbers
 
 STROKES = {  # pen strokes in a unit box (x right, y down); separate strokes do not touch
     "4": [[(0.62, 0.0), (0.1, 0.62), (0.95, 0.62)], [(0.68, 0.3), (0.68, 1.0)]],  # stem apart from the rest
@@ -298,3 +299,11 @@ def test_a_small_ruled_crop_whose_line_touches_no_digit(recognizer: Recognizer) 
 
     sample = make_number("ruled-paper", 0, 0)  # "44" in an 88x65 crop, a ruling line above it
     assert recognizer.read(sample.data).number == sample.label == "44"
+
+
+def test_a_bold_7_whose_bar_stands_off_its_stem_is_one_digit(recognizer: Recognizer) -> None:
+    """Mixed sizes of seed 0: "2871" in a marker whose 7 is taller than the other digits, its bar a short
+    piece beside a stem 0.55 of the number's digit height wide. Measured against the 7's own height
+    the two are offered as one digit, and read as a 7."""
+    sample = numbers(2, 0, ["sizes"])[1]
+    assert sample.label == "2871" and recognizer.read(sample.data).number == "2871"

@@ -211,8 +211,11 @@ def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
         if last is not None and last.parts is None and not last.alternatives and not piece.alternatives:
             a, b = last.box, piece.box
             union = a.union(b)
-            if (b.x0 - a.x1 - 1 <= MERGE_GAP * height and min(a.width, b.width) <= NARROW * height
-                    and union.width <= MERGED * height):
+            # A stroke with a short one beside it (a bold 7's bar and its stem) is measured against its own
+            # height where that passes the number's others.
+            tall = max(height, union.height) if min(a.height, b.height) <= 0.5 * union.height else height
+            if (b.x0 - a.x1 - 1 <= MERGE_GAP * tall and min(a.width, b.width) <= NARROW * tall
+                    and union.width <= MERGED * tall):
                 cut = (a.x1 + b.x0 - 1) // 2  # between the two, or in the middle of any shared columns
                 out[-1] = Piece(union, last.labels | piece.labels, last.mass + piece.mass, [[(union.x0, union.x1)]],
                                 [(union.x0, cut), (cut + 1, union.x1)])
