@@ -54,23 +54,23 @@ def pen_pixels(colour: Colour | None, ink: np.ndarray, band: tuple[np.ndarray, n
     rows, cols = band
     line = np.median(chroma[rows[line_pixels], cols[line_pixels]], axis=0)
     written = np.median(chroma[writing], axis=0)
+    line_size, written_size = float(line @ line), float(written @ written)  # squared chroma of each
     # The writing must be writing: darker than a line's remnants, and not a paler copy of the line's colour
     # (an empty coloured box's rounded corners are all that is left off its lines).
-    k = float(written @ line) / max(float(line @ line), 1e-12)
+    k = float(written @ line) / max(line_size, 1e-12)
     paler_copy = k >= PALER_COPY and float(np.hypot(*(written - k * line))) < APART / 2
     # Two colours of one hue (a blue pen in a pale blue box) differ only in how deep they are, as a line's
     # own print does along it.
-    sizes = float(np.hypot(*line)) * float(np.hypot(*written))
-    coloured = min(float(line @ line), float(written @ written)) >= APART**2
-    one_hue = coloured and float(line @ written) >= SAME_HUE * sizes
+    coloured = min(line_size, written_size) >= APART**2
+    one_hue = coloured and float(line @ written) >= SAME_HUE * np.sqrt(line_size * written_size)
     if float(np.hypot(*(line - written))) < APART or paler_copy or one_hue or pen < LEFT_OVER / 2 * strength:
         return None
     c, dark = chroma[rows, cols], ink[rows, cols]
     held = np.zeros(len(rows), bool)
-    if float(line @ line) >= (APART / 2) ** 2:  # a coloured line: darkness its colour leaves unexplained
-        share = np.clip(c @ line / float(line @ line), 0, 1)  # how much of the line's colour each pixel holds
+    if line_size >= (APART / 2) ** 2:  # a coloured line: darkness its colour leaves unexplained
+        share = np.clip(c @ line / line_size, 0, 1)  # how much of the line's colour each pixel holds
         held |= dark - share * strength >= LEFT_OVER * pen + SPREAD * strength
-    if float(written @ written) >= APART**2:  # a coloured pen: its colour, nearer than the line's, on a gray line too
+    if written_size >= APART**2:  # a coloured pen: its colour, nearer than the line's, on a gray line too
         nearer = np.square(c - written).sum(axis=1) < np.square(c - line).sum(axis=1)
-        held |= nearer & (c @ written / float(written @ written) >= LEFT_OVER) & (dark >= LEFT_OVER * pen)
+        held |= nearer & (c @ written / written_size >= LEFT_OVER) & (dark >= LEFT_OVER * pen)
     return held

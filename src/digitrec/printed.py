@@ -67,8 +67,9 @@ def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, 
             # A box's border is thin beside the box: a tight crop's thick 8 has its own "top" and "bottom".
             if printed > FRAME_THIN * min(pos[b] - pos[a], span[3] - span[2] + 1):
                 continue
-            pale = [strengths[v] < INKED_ALIKE * min(strengths[a], strengths[b]) for v in range(len(lines))]
-            sides = [v for v in vertical if _is_side(lines[v], pos[v], span, corner, tight, printed, dividers, pale[v])]
+            inked = INKED_ALIKE * min(strengths[a], strengths[b])  # a divider printed paler than this is writing
+            sides = [v for v in vertical
+                     if _is_side(lines[v], pos[v], span, corner, tight, printed, dividers, strengths[v] < inked)]
             if len(sides) >= 2 or _cut_box((lines[a], lines[b]), [pos[v] for v in sides], shape[1], corner):
                 found |= {a, b, *sides}
     return found
