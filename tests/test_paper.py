@@ -17,6 +17,7 @@ from digitrec.errors import DigitrecError
 from digitrec.lines import find_lines
 from digitrec.paper import MIN_LINE
 from digitrec.preprocess import to_mnist
+from digitrec.rings import boxes_around
 from fixtures import encode, photo_of_paper, ruled_page, squared_page, write_on
 from synth import DIGIT_CATEGORIES, blanks, digits
 
@@ -281,3 +282,45 @@ def test_an_empty_coloured_box_is_no_digit(recognizer: Recognizer, index: int) -
         assert not recognizer.predict(sample.data).is_digit
     except DigitrecError:
         pass
+
+
+def _turned_box(size: tuple[int, int], centre: tuple[float, float], half: tuple[float, float], degrees: float,
+                width: int) -> tuple[Image.Image, np.ndarray]:
+    """A white page (L) with a turned rectangle's outline, and the outline alone as a mask."""
+    t = np.deg2rad(degrees)
+    corners = [(centre[0] + dx * np.cos(t) - dy * np.sin(t), centre[1] + dx * np.sin(t) + dy * np.cos(t))
+               for dx, dy in ((-half[0], -half[1]), (half[0], -half[1]), (half[0], half[1]), (-half[0], half[1]))]
+    outline = Image.new("L", size, 0)
+    ImageDraw.Draw(outline).line([*corners, corners[0]], fill=255, width=width, joint="curve")
+    page = Image.new("L", size, 255)
+    page.paste(0, (0, 0), outline)
+    return page, np.asarray(outline) > 127
+
+
+def test_a_turned_box_a_digit_touches_is_found_whole() -> None:
+    """An oracle for `rings.boxes_around`: a box turned 9 degrees, small in its image, whose right side a
+    7's bar touches. The band is the box's outline and not the 7; a 0, an 8 and an empty box are no box."""
+    page, outline = _turned_box((400, 400), (150, 150), (40, 55), 9, 4)
+    draw = ImageDraw.Draw(page)
+    draw.line([(125, 115), (192, 115), (150, 200)], fill=0, width=5)  # a 7, its bar reaching the right side
+    mask = np.asarray(page) < 128
+    band = boxes_around(mask)
+    assert (band & outline).sum() >= 0.9 * outline.sum()
+    assert (band & mask & ~outline).sum() <= 0.1 * (mask & ~outline).sum()
+    shapes = Image.new("L", (400, 400), 255)
+    draw = ImageDraw.Draw(shapes)
+    draw.ellipse((20, 20, 90, 130), outline=0, width=6)  # a 0
+    draw.ellipse((120, 20, 180, 75), outline=0, width=6)  # an 8
+    draw.ellipse((115, 70, 185, 130), outline=0, width=6)
+    draw.rectangle((200, 150, 280, 260), outline=0, width=4)  # an empty box
+    assert not boxes_around(np.asarray(shapes) < 128).any()
+
+
+def test_a_turned_box_small_in_a_photo_is_gone(recognizer: Recognizer) -> None:
+    """A 4 in a printed box turned 6 degrees, photographed small in a big frame, its bar touching the
+    box's side: the box's sides are too short beside the frame to be looked for as lines."""
+    photo = photo_of_paper(seed=3)
+    box, outline = _turned_box(photo.size, (800, 600), (70, 95), 6, 7)
+    photo.paste((30, 30, 35), (0, 0), Image.fromarray(outline))
+    photo = write_on(photo, 4, 150, (735, 525), colour=(30, 30, 40))
+    assert recognizer.predict(encode(photo, "JPEG", quality=85)).digit == 4

@@ -17,7 +17,8 @@ import numpy as np
 from .colour import Colour, pen_pixels
 from .imageops import component_boxes, label_components
 from .lines import MIN_ASPECT, Line, band_pixels, find_lines
-from .printed import ASPECT, enclosing_frames, families, frames, own_print, print_strength
+from .printed import ASPECT, families, frames, own_print, print_strength
+from .rings import boxes_around
 
 MIN_LINE = 0.4  # a candidate line is at least this fraction of the image long
 THIN = 0.6  # a line at most this fraction of the writing's stroke width is printed, not written
@@ -132,7 +133,7 @@ def remove_lines(ink: np.ndarray, mask: np.ndarray, faint: np.ndarray | None = N
     than the mask: a grid's minor lines, whose crossings alone reach the mask, or a ruling too faint
     for it. A box around the writing goes first, whole. `colour`: the image's colour, where a line and
     the pen differ in it (a stroke along a green grid line stays)."""
-    frame = enclosing_frames(mask)
+    frame = boxes_around(mask)
     if frame.any():
         ink, mask = np.where(frame, 0, ink), mask & ~frame
         faint = faint & ~frame if faint is not None else None
@@ -183,7 +184,7 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
         # they are: a stroke running along the line stays too.
         strength = strengths[i]
         if i not in boxes and strength <= FAINT * pen:
-            keep |= ink[rows, cols] >= (strength + pen) / 2
+            keep |= (ink[rows, cols] >= (strength + pen) / 2)
         pen_too = pen_pixels(colour, printed_ink, (rows, cols), mask[rows, cols], writing, printed_strengths[i], pen)
         if pen_too is not None:
             keep |= pen_too

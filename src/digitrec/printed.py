@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from .imageops import component_boxes, label_components, pad
 from .lines import Line
 
 ASPECT = 10  # a line of a family (or one on its own) is this many times as long as it is thick; a pen's rarely is
@@ -18,8 +17,6 @@ FAMILY_INKED = 0.6  # ...and in print: a line at least this fraction as dark as 
 GRID_LENGTH = 0.8  # a line across a family running this fraction of the image is its grid (squared paper)
 CORNER = 0.15  # lines meeting within this fraction of the image close a frame (room for rounded corners)
 TIGHT = 0.03  # a cell's divider reaches the cell's top and bottom lines within this fraction
-ENCLOSED = 0.15  # a ring around other ink with this fraction of its own ink is a box around the writing,
-SPAN = 0.6  # ...when it spans this fraction of the image both ways
 FRAME_THIN = 0.2  # a box's border is at most this fraction of the box's smaller side thick
 ALIKE = 2.0  # a rectangle's sides are at most this many times as thick as its top and bottom
 INKED_ALIKE = 0.8  # a cell's divider is printed at least this fraction as dark as the cell's top and bottom
@@ -130,31 +127,6 @@ def grid(lines: list[Line], families: set[int], shape: tuple[int, int]) -> set[i
         found |= {i for i, line in enumerate(lines) if line.axis == axis and line.length >= GRID_LENGTH * along
                   and 0.5 * printed <= line.thickness <= printed + 1}
     return found
-
-
-def enclosing_frames(mask: np.ndarray) -> np.ndarray:
-    """Boxes around the writing, whole (their corners, however round, with them): pieces of `mask`
-    spanning most of the image whose holes hold other pieces with at least ENCLOSED of their ink. A 0
-    is a ring too, but it holds no more than a dot. Pieces are found on 2x2 blocks (half the time; a
-    box and the writing it holds stay apart)."""
-    h, w = mask.shape
-    blocks = pad(mask, (0, h % 2), (0, w % 2))
-    blocks = blocks[0::2, 0::2] | blocks[1::2, 0::2] | blocks[0::2, 1::2] | blocks[1::2, 1::2]
-    labels = label_components(blocks)
-    if labels.max() < 2:
-        return np.zeros_like(mask)
-    out = np.zeros_like(blocks)
-    boxes, sizes = component_boxes(labels), np.bincount(labels.ravel())
-    spanning = np.flatnonzero((boxes[:, 1] - boxes[:, 0] + 1 >= SPAN * blocks.shape[0])
-                               & (boxes[:, 3] - boxes[:, 2] + 1 >= SPAN * blocks.shape[1]))
-    for ring in spanning[spanning > 0].tolist():
-        around = label_components(labels != ring)  # the paper and the other pieces, cut up by the ring
-        border = np.unique(np.concatenate([around[0], around[-1], around[:, 0], around[:, -1]]))
-        holes = (around > 0) & ~np.isin(around, border)
-        inside = np.unique(labels[holes])
-        if sizes[inside[(inside > 0) & (inside != ring)]].sum() >= ENCLOSED * sizes[ring]:
-            out |= labels == ring
-    return mask & np.repeat(np.repeat(out, 2, axis=0), 2, axis=1)[:h, :w]
 
 
 def _grid(ink: np.ndarray, line: Line, shifts: dict[int, np.ndarray], mask: np.ndarray
