@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from digitrec.data import MNIST_NORMALIZATION
 from digitrec.errors import DigitrecError
 from digitrec.images import load_image
-from digitrec.preprocess import as_mnist, stroke_width, to_mnist
+from digitrec.preprocess import LEAN, UPRIGHT, as_mnist, leans, slant, stroke_width, to_mnist, upright_crop
 from fixtures import encode, font_digit, mnist_on_canvas, mnist_test, png_declaring
 
 
@@ -289,3 +289,18 @@ def test_preprocessing_imports_neither_torch_nor_onnxruntime() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("shear", [-0.8, -0.3, 0.0, 0.5])
+def test_slant_measures_a_shear_and_upright_undoes_it(shear: float) -> None:
+    """An oracle: an upright bar sheared by `shear` columns per row leans by `shear`; `upright` brings
+    it to MNIST's median lean, whatever it leaned before."""
+    h = 60
+    bar = np.zeros((h, 120), np.float32)
+    for y in range(h):
+        x = 60 + shear * (y - h / 2)
+        bar[y, int(round(x)) - 3:int(round(x)) + 4] = 1.0
+    assert slant(bar) == pytest.approx(shear, abs=0.02)
+    cols = np.flatnonzero(bar.any(0))
+    assert slant(upright_crop(bar[:, cols[0]:cols[-1] + 1])) == pytest.approx(UPRIGHT, abs=0.03)
+    assert leans(bar) == (not LEAN[0] <= shear <= LEAN[1])

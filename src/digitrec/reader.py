@@ -20,7 +20,7 @@ from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
 from .ink import WORK_SIDE, Ink, find_ink
 from .paper import stroke_width
-from .preprocess import NO_DIGIT_HINT, SLIVER, ink_form, ink_to_mnist, select_digit
+from .preprocess import NO_DIGIT_HINT, SLIVER, ink_form, ink_to_mnist, leans, select_digit
 from .segment import Piece, piece_ink, segment
 
 HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
@@ -84,13 +84,18 @@ def plan(source: ImageSource, name: str) -> _Plan:
     crops, spans = [], []
     kept = []
     for piece in pieces:
-        options = [piece.reading, *piece.alternatives]
+        # A piece leaning further than MNIST's digits is also read upright, as one digit: a slanted 8 is
+        # wide for its slant, and its halves read as a 6 and a 9 more surely than the model reads it. (A
+        # lone digit is read as `predict` reads it.)
+        upright = (len(pieces) > 1 or bool(piece.alternatives)) and leans(piece_ink(ink.map, labels, piece))
+        options = [(piece.reading, False), *([(piece.reading, True)] if upright else []),
+                   *((option, False) for option in piece.alternatives)]
         piece_crops, piece_spans = [], []
-        for option in options:
+        for option, straightened in options:
             try:
                 # The segmenter has chosen each digit's ink: no blob selection again.
-                piece_crops.append([ink_to_mnist(piece_ink(ink.map, labels, piece, cols), 0, name, select=False)
-                                    for cols in option])
+                piece_crops.append([ink_to_mnist(piece_ink(ink.map, labels, piece, cols), 0, name, select=False,
+                                                 upright=straightened) for cols in option])
                 piece_spans.append(option)
             except DigitrecError:  # a part too small to be a digit: not an option
                 continue
