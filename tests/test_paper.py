@@ -324,3 +324,11 @@ def test_a_turned_box_small_in_a_photo_is_gone(recognizer: Recognizer) -> None:
     photo.paste((30, 30, 35), (0, 0), Image.fromarray(outline))
     photo = write_on(photo, 4, 150, (735, 525), colour=(30, 30, 40))
     assert recognizer.predict(encode(photo, "JPEG", quality=85)).digit == 4
+
+
+def test_a_red_1_from_edge_to_edge_on_blue_ruling_stays(recognizer: Recognizer) -> None:
+    """A tight crop of a red marker 1 running from edge to edge over blue ruling: a line of another colour
+    than the ruling, but nothing else is written; the 1 is the writing."""
+    page = ruled_page((40, 90), spacing=22, margin=None)
+    ImageDraw.Draw(page).line([(21, 0), (18, 89)], fill=(200, 40, 40), width=6)
+    assert recognizer.predict(encode(page)).digit == 1

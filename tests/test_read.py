@@ -316,3 +316,11 @@ def test_a_slanted_8_is_one_digit_not_a_6_and_a_9(recognizer: Recognizer, index:
     9 at 97%. Read upright too, the 8 is an 8, surer than the halves."""
     sample = numbers(index + 1, 0, ["near-touching"])[index]
     assert sample.label == label and recognizer.read(sample.data).number == label
+
+
+def test_a_double_margin_line_blurred_into_one_band_is_paper(recognizer: Recognizer) -> None:
+    """Ruled numbers of seed 0: "720" in an 80x50 crop, a red double margin line through its 0 blurred
+    into one band 8 px thick, too thick beside the crop's height to pass as a line on its own. It runs
+    from edge to edge in another colour than the pen: paper."""
+    sample = numbers(8, 0, ["ruled-paper"])[7]
+    assert sample.label == "720" and recognizer.read(sample.data).number == "720"

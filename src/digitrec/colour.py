@@ -42,6 +42,32 @@ class Colour:
         return c
 
 
+def _apart(line: np.ndarray, written: np.ndarray, line_size: float, written_size: float) -> bool:
+    """Whether a line's chroma and the writing's (their squared sizes given) are colours apart."""
+    # The writing must be writing: darker than a line's remnants, and not a paler copy of the line's colour
+    # (an empty coloured box's rounded corners are all that is left off its lines).
+    k = float(written @ line) / max(line_size, 1e-12)
+    paler_copy = k >= PALER_COPY and float(np.hypot(*(written - k * line))) < APART / 2
+    # Two colours of one hue (a blue pen in a pale blue box) differ only in how deep they are, as a line's
+    # own print does along it.
+    coloured = min(line_size, written_size) >= APART**2
+    one_hue = coloured and float(line @ written) >= SAME_HUE * np.sqrt(line_size * written_size)
+    return float(np.hypot(*(line - written))) >= APART and not paler_copy and not one_hue
+
+
+def differs(colour: Colour | None, band: tuple[np.ndarray, np.ndarray], line_pixels: np.ndarray,
+            writing: np.ndarray) -> bool:
+    """Whether a line (its `band`'s pixels, of which `line_pixels` are its own ink) is of another colour
+    than the `writing` (H, W) bool: a red margin beside a blue or black pen. False when colour cannot tell."""
+    chroma = colour.chroma if colour is not None else None
+    if chroma is None or not line_pixels.any() or not writing.any():
+        return False
+    rows, cols = band
+    line = np.median(chroma[rows[line_pixels], cols[line_pixels]], axis=0)
+    written = np.median(chroma[writing], axis=0)
+    return _apart(line, written, float(line @ line), float(written @ written))
+
+
 def pen_pixels(colour: Colour | None, ink: np.ndarray, band: tuple[np.ndarray, np.ndarray], line_pixels: np.ndarray,
                writing: np.ndarray, strength: float, pen: float) -> np.ndarray | None:
     """Which pixels of a line's `band` (rows, cols) hold the pen as well, judged by colour; None when
@@ -55,15 +81,7 @@ def pen_pixels(colour: Colour | None, ink: np.ndarray, band: tuple[np.ndarray, n
     line = np.median(chroma[rows[line_pixels], cols[line_pixels]], axis=0)
     written = np.median(chroma[writing], axis=0)
     line_size, written_size = float(line @ line), float(written @ written)  # squared chroma of each
-    # The writing must be writing: darker than a line's remnants, and not a paler copy of the line's colour
-    # (an empty coloured box's rounded corners are all that is left off its lines).
-    k = float(written @ line) / max(line_size, 1e-12)
-    paler_copy = k >= PALER_COPY and float(np.hypot(*(written - k * line))) < APART / 2
-    # Two colours of one hue (a blue pen in a pale blue box) differ only in how deep they are, as a line's
-    # own print does along it.
-    coloured = min(line_size, written_size) >= APART**2
-    one_hue = coloured and float(line @ written) >= SAME_HUE * np.sqrt(line_size * written_size)
-    if float(np.hypot(*(line - written))) < APART or paler_copy or one_hue or pen < LEFT_OVER / 2 * strength:
+    if not _apart(line, written, line_size, written_size) or pen < LEFT_OVER / 2 * strength:
         return None
     c, dark = chroma[rows, cols], ink[rows, cols]
     held = np.zeros(len(rows), bool)

@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .colour import Colour, pen_pixels
+from .colour import Colour, differs, pen_pixels
 from .imageops import component_boxes, label_components
 from .lines import MIN_ASPECT, Line, band_pixels, find_lines
 from .printed import ASPECT, families, frames, own_print, print_strength
@@ -171,7 +171,7 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
         bands[i] = band_pixels(own_print(ink, lines[i], shifts, mask), mask.shape, shifts, grow=1)
     paper = framing | ruling
     alone = _alone(lines, [i for i in printed if i not in paper], strengths, Writing(writing, ink), shifts)
-    paper |= alone.keys()
+    paper |= alone.keys() | _tinted(lines, [i for i in printed if i not in paper], bands, mask, writing, colour)
     lone = [(lines[i], beside) for i, beside in alone.items() if lines[i].axis == 0]  # a comb's baselines
     writing = _without(mask, [bands[i] for i in paper])
     out = ink.copy()
@@ -184,7 +184,7 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
         # they are: a stroke running along the line stays too.
         strength = strengths[i]
         if i not in boxes and strength <= FAINT * pen:
-            keep |= (ink[rows, cols] >= (strength + pen) / 2)
+            keep |= ink[rows, cols] >= (strength + pen) / 2
         pen_too = pen_pixels(colour, printed_ink, (rows, cols), mask[rows, cols], writing, printed_strengths[i], pen)
         if pen_too is not None:
             keep |= pen_too
@@ -206,6 +206,20 @@ def _alone(lines: list[Line], candidates: list[int], strengths: list[float], wri
         beside = band_pixels(line, writing.mask.shape, shifts, grow=CROSSING)
         if long and _lone_line_is_paper(line, writing, writing.mask.shape, faint, beside):
             found[i] = beside
+    return found
+
+
+def _tinted(lines: list[Line], candidates: list[int], bands: list[tuple[np.ndarray, np.ndarray]], mask: np.ndarray,
+            writing: np.ndarray, colour: Colour | None) -> set[int]:
+    """Which of `candidates` run from edge to edge in another colour than the writing: a red margin
+    line, which in a small crop may be as thick as a stroke (a double margin, blurred into one band)."""
+    if colour is None:
+        return set()
+    found = set()
+    for i in candidates:
+        line, band = lines[i], bands[i]
+        if all(line.reaches(mask.shape[1 - line.axis])) and differs(colour, band, mask[band], writing):
+            found.add(i)
     return found
 
 
