@@ -23,7 +23,8 @@ SMALLEST = 6  # blocks: a box at any angle is at least this big both ways,
 SMALL = 0.4  # ...and under this fraction of the image both ways (`paper.MIN_LINE`: longer boxes' sides are lines)
 SHARE = 0.25  # only pieces with at least this fraction of the largest piece's ink are looked at
 ANGLES = np.deg2rad(np.arange(-25, 25.5, 1.0))  # the turns searched for the tightest rectangle
-FILLED = 0.85  # a box's outline (with its holes) fills at least this fraction of its tightest rectangle
+FILLED = 0.85  # a box's outline (with its holes) fills at least this fraction of its tightest rectangle,
+UPRIGHT_BOX = 0.5  # ...which, turned up to 25 degrees, fills at least this fraction of its upright box
 COVERED = 0.9  # ...and ink lies in the band along at least this fraction of each side
 THIN = 0.2  # a box's band is at most this fraction of its smaller side thick
 
@@ -35,13 +36,20 @@ def boxes_around(mask: np.ndarray) -> np.ndarray:
     blocks = blocks[0::2, 0::2] | blocks[1::2, 0::2] | blocks[0::2, 1::2] | blocks[1::2, 1::2]
     labels = label_components(blocks)
     count = int(labels.max())
-    # One piece (most drawings): no ring around other pieces, and a box at an angle only if it is small.
-    if not count or (count == 1 and not _small(np.flatnonzero(blocks.any(1)), np.flatnonzero(blocks.any(0)),
-                                               blocks.shape)):
+    if count == 1:  # one piece (most drawings): no ring around others; a box at an angle only if small
+        rows, cols = np.flatnonzero(blocks.any(1)), np.flatnonzero(blocks.any(0))
+        if not _small(rows, cols, blocks.shape):
+            return np.zeros_like(mask)
+        sizes = np.array([0, np.count_nonzero(blocks)])
+        boxes = np.array([[1, 0, 1, 0], [rows[0], rows[-1], cols[0], cols[-1]]])
+    elif count:
+        sizes, boxes = np.bincount(labels.ravel()), component_boxes(labels)
+        sizes[0] = 0
+    else:
         return np.zeros_like(mask)
-    sizes, boxes = np.bincount(labels.ravel()), component_boxes(labels)
-    sizes[0] = 0
     out = _enclosing(labels, sizes, boxes) | _turned(labels, sizes, boxes)
+    if not out.any():
+        return np.zeros_like(mask)
     return mask & np.repeat(np.repeat(out, 2, axis=0), 2, axis=1)[:h, :w]
 
 
@@ -73,6 +81,8 @@ def _turned(labels: np.ndarray, sizes: np.ndarray, boxes: np.ndarray) -> np.ndar
         crop = labels[y0:y1 + 1, x0:x1 + 1]
         own = crop == piece
         filled = own | _holes(own)
+        if filled.sum() < FILLED * UPRIGHT_BOX * own.size:  # fewer than its tightest rectangle could hold
+            continue
         ys, xs = np.nonzero(filled)
         u, v = _tightest(ys.astype(np.float64), xs.astype(np.float64))
         if len(ys) < FILLED * (u.max() + 1) * (v.max() + 1):
