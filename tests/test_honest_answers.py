@@ -22,6 +22,7 @@ from digitrec.checkpoints import read_metadata, shipped_checkpoint
 from digitrec.cli.recognize import run_predict
 from digitrec.evaluation import expected_calibration_error
 from fixtures import encode, mnist_test
+from synth import make_digit, make_negative
 
 
 def drawing(strokes: list[list[tuple[float, float]]], width: int = 18) -> Image.Image:
@@ -188,3 +189,21 @@ def test_the_server_answers_not_a_digit(recognizer: Recognizer) -> None:
             body = response.json()
             assert body["verdict"] == "not-a-digit" and body["digit"] is None, (name, body)
             assert body["reason"] and 0 <= body["closest_digit"] <= 9
+
+
+def test_two_digits_read_as_one_are_several(recognizer: Recognizer) -> None:
+    """Non-digits of seed 0: "20" and "72" written close together come out of preprocessing as one wide
+    piece, which the model reads as a 0 and a 2 at 29% and 80%. As wide as they are tall, they are read
+    as a number too, and it holds two digits alike in height, side by side."""
+    for index in (42, 44):
+        sample = make_negative("digit-pairs", index, 0)
+        assert recognizer.predict(sample.data).verdict == "several-digits"
+
+
+def test_a_wide_digit_and_a_digit_with_a_sliver_stay_one_digit(recognizer: Recognizer) -> None:
+    """A 0 drawn wider than it is tall is read as a number too, but as one digit; a 7 with a neighbour's
+    sliver low beside it reads as "71", but the 1 is under ALIKE of the 7's height: one digit."""
+    zero = drawing([[(0.5, 0.3), (0.9, 0.4), (0.9, 0.6), (0.5, 0.7), (0.1, 0.6), (0.1, 0.4), (0.5, 0.3)]])
+    assert recognizer.predict(encode(zero)).digit == 0
+    sample = make_digit("neighbour-sliver", 37, 1)
+    assert recognizer.predict(sample.data).digit == 7

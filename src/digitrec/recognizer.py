@@ -28,13 +28,14 @@ from .calibration import Calibration
 from .checkpoints import shipped_checkpoint
 from .errors import DigitrecError
 from .images import ImageSource, describe
-from .judgement import Judge, Verdict, not_a_digit_probability, reason
+from .judgement import Judge, Verdict, may_hold_several, not_a_digit_probability, reason
 from .metadata import classes_of, normalization_of
 from .preprocess import analyse, as_mnist, to_mnist
 from .reader import Reading
 from .runtimes import LayerInfo, Loaded, Probe, Runner, onnx_runner, torch_runner
 
 CHUNK = 256  # images per inference call: large enough for full speed, small enough for memory
+ALIKE = 0.6  # digits read in an image accepted as one, at least this fraction of the tallest's height, are a number
 
 
 @dataclass(frozen=True)
@@ -196,9 +197,11 @@ class Recognizer:
         good = [i for i, r in enumerate(results) if not isinstance(r, DigitrecError)]
         predictions = self.classify(np.stack([results[i][0] for i in good])) if good else []
         for i, prediction in zip(good, predictions, strict=True):
-            # Digits side by side, or an image refused that reads as a number of 2+ digits.
-            several = results[i][1] or (preprocess and not prediction.is_digit and self._several_digits(xs[i],
-                                                                                                         names[i]))
+            # Digits side by side, or an image that reads as a number of 2+ digits: one refused, or one as
+            # wide as two digits squeezed into one that reads as digits alike in height, side by side.
+            several = results[i][1] or (preprocess and (
+                (not prediction.is_digit and self._several_digits(xs[i], names[i]))
+                or (may_hold_several(prediction.preprocessed) and self._several_digits(xs[i], names[i], alike=True))))
             results[i] = prediction.refused("several-digits") if several else prediction
         return results
 
@@ -238,13 +241,19 @@ class Recognizer:
             start += sum(len(option) for options in p.crops for option in options)
         return out
 
-    def _several_digits(self, x: ImageSource, name: str) -> bool:
-        """Whether an image refused as one digit reads as two or more digits."""
+    def _several_digits(self, x: ImageSource, name: str, alike: bool = False) -> bool:
+        """Whether an image reads as two or more digits; `alike`: digits level with the tallest and at
+        least ALIKE of its height (not a sliver or a speck beside one digit)."""
         try:
             reading = self.read(x, name)
         except DigitrecError:
             return False
-        return reading.number is not None and len(reading.digits) >= 2
+        if reading.number is None or len(reading.digits) < 2:
+            return False
+        boxes = [d.box for d in reading.digits]  # x0, y0, x1, y1
+        top, bottom = max(boxes, key=lambda b: b[3] - b[1])[1::2]
+        return not alike or all(b[3] - b[1] >= ALIKE * (bottom - top)
+                                and min(b[3], bottom) - max(b[1], top) >= 0.5 * (b[3] - b[1]) for b in boxes)
 
     def _attempt(self, x: ImageSource | DigitrecError, preprocess: bool,
                  name: str) -> tuple[np.ndarray, bool] | DigitrecError:
