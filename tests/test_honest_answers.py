@@ -193,7 +193,7 @@ def test_the_server_answers_not_a_digit(recognizer: Recognizer) -> None:
 
 def test_two_digits_read_as_one_are_several(recognizer: Recognizer) -> None:
     """Non-digits of seed 0: "20" and "72" written close together come out of preprocessing as one wide
-    piece, which the model reads as a 0 and a 2 at 29% and 80%. As wide as they are tall, they are read
+    piece, which the model reads as a 0 and a 2 at 29% and 80%. Wider than tall, they are read
     as a number too, and it holds two digits alike in height, side by side."""
     for index in (42, 44):
         sample = make_negative("digit-pairs", index, 0)
