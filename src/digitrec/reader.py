@@ -21,9 +21,10 @@ from .images import ImageSource, describe, load_image
 from .ink import WORK_SIDE, Ink, find_ink
 from .paper import stroke_width
 from .preprocess import NO_DIGIT_HINT, SLIVER, ink_form, ink_to_mnist, leans, select_digit
-from .segment import Piece, piece_ink, segment
+from .segment import Box, Piece, piece_ink, segment
 
 HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
+NARROWER = 0.6  # the one digit preprocessing sees in an image's one piece, this much narrower, is the reading
 READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
 SPLIT_GAIN = 0.15  # a cut must raise the weakest digit's confidence by this much to be taken...
 PAIR_WIDTHS = 1.6  # ...or by MERGE_GAIN when the piece is this many of the number's digit widths wide
@@ -81,6 +82,8 @@ def plan(source: ImageSource, name: str) -> _Plan:
     labels, pieces = segment(ink.map)
     if len(pieces) > 1:
         pieces = _one_digit_pieces(ink.map, labels, pieces)
+    elif pieces and (pieces[0].alternatives or pieces[0].parts):
+        pieces = [_one_digit_within(ink.map, pieces[0])]
     crops, spans = [], []
     kept = []
     for piece in pieces:
@@ -123,6 +126,18 @@ def _as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> 
     except DigitrecError:
         return crop
     return crop if several else x28
+
+
+def _one_digit_within(ink: np.ndarray, piece: Piece) -> Piece:
+    """The one piece of an image, as one digit when preprocessing (as `predict` does) sees one digit in it
+    and no other, under NARROWER of the piece's width: the segmenter joined it to what `predict` drops
+    (the paper's edge in a photo, a chain of fragments beside the digit, then cut off as a "1")."""
+    chosen, several = select_digit(ink)
+    cols = np.flatnonzero(chosen.any(0))
+    if several or not cols.size or cols[-1] - cols[0] + 1 >= NARROWER * piece.box.width:
+        return piece
+    rows = np.flatnonzero(chosen.any(1))
+    return Piece(Box(int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])), piece.labels, piece.mass, [])
 
 
 def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) -> list[Piece]:
