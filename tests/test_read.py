@@ -332,3 +332,11 @@ def test_a_lone_digit_beside_the_papers_edge_in_a_photo_is_one_digit(recognizer:
     sees one digit there, far narrower than the piece: that is the reading, as `predict` reads it."""
     sample = make_digit("pencil-photo", 9, 0)
     assert sample.label == "9" and recognizer.read(sample.data).number == "9"
+
+
+def test_a_hairline_close_beside_a_lone_digit_is_no_digit(recognizer: Recognizer) -> None:
+    """Everything-at-once 1 of seed 0: a thick 0 on squared paper with what is left of two printed lines
+    beside it, hairlines under a tenth of its strokes' width. Preprocessing takes the nearer one into the
+    0's blobs; still it is no digit of the reading ("01" before)."""
+    sample = make_digit("combined", 0, 0)
+    assert sample.label == "0" and recognizer.read(sample.data).number == "0"

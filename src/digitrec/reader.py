@@ -163,8 +163,9 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
         return pieces
     inside = [bool(piece_ink(chosen, labels, p).any()) for p in pieces]  # holding some of the digit's ink
     pen = stroke_width(chosen > 0.5)
+    # A hairline goes even where preprocessing took it into the digit's blobs (a line's remnant close beside it).
     return [p for p, own in zip(pieces, inside, strict=True)
-            if own or not (at_edge(p) or along(p) < HAIRLINE * pen)] or pieces
+            if not along(p) < HAIRLINE * pen and (own or not at_edge(p))] or pieces
 
 
 def _box(ink: Ink, piece: Piece, columns: tuple[int, int], part: np.ndarray | None = None) -> tuple[int, ...]:
