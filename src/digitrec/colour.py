@@ -55,16 +55,25 @@ def _apart(line: np.ndarray, written: np.ndarray, line_size: float, written_size
     return float(np.hypot(*(line - written))) >= APART and not paler_copy and not one_hue
 
 
+def _medians(colour: Colour | None, band: tuple[np.ndarray, np.ndarray], line_pixels: np.ndarray,
+             writing: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The median chroma (2,) of a line's own pixels (`line_pixels` of its `band`) and of the `writing`
+    (H, W) bool; None when there is no colour, or nothing of either."""
+    chroma = colour.chroma if colour is not None else None
+    if chroma is None or not line_pixels.any() or not writing.any():
+        return None
+    rows, cols = band
+    return np.median(chroma[rows[line_pixels], cols[line_pixels]], axis=0), np.median(chroma[writing], axis=0)
+
+
 def differs(colour: Colour | None, band: tuple[np.ndarray, np.ndarray], line_pixels: np.ndarray,
             writing: np.ndarray) -> bool:
     """Whether a line (its `band`'s pixels, of which `line_pixels` are its own ink) is of another colour
     than the `writing` (H, W) bool: a red margin beside a blue or black pen. False when colour cannot tell."""
-    chroma = colour.chroma if colour is not None else None
-    if chroma is None or not line_pixels.any() or not writing.any():
+    medians = _medians(colour, band, line_pixels, writing)
+    if medians is None:
         return False
-    rows, cols = band
-    line = np.median(chroma[rows[line_pixels], cols[line_pixels]], axis=0)
-    written = np.median(chroma[writing], axis=0)
+    line, written = medians
     return _apart(line, written, float(line @ line), float(written @ written))
 
 
@@ -74,12 +83,11 @@ def pen_pixels(colour: Colour | None, ink: np.ndarray, band: tuple[np.ndarray, n
     colour cannot tell (no colour, or the line and the pen alike in it). `line_pixels`: which of the band's
     pixels are the line's own ink; `writing` (H, W) bool: the ink off every line; `strength` and `pen`:
     the line's and the pen's darkness in `ink`."""
-    chroma = colour.chroma if colour is not None else None
-    if chroma is None or not line_pixels.any() or not writing.any():
+    medians = _medians(colour, band, line_pixels, writing)
+    if medians is None:
         return None
-    rows, cols = band
-    line = np.median(chroma[rows[line_pixels], cols[line_pixels]], axis=0)
-    written = np.median(chroma[writing], axis=0)
+    line, written = medians
+    chroma, (rows, cols) = colour.chroma, band
     line_size, written_size = float(line @ line), float(written @ written)  # squared chroma of each
     if not _apart(line, written, line_size, written_size) or pen < LEFT_OVER / 2 * strength:
         return None
