@@ -92,14 +92,19 @@ def ink_to_mnist(ink: np.ndarray, blur: int = 0, name: str = "<image>", select: 
 def slant(ink: np.ndarray) -> float:
     """How far a digit leans: columns moved per row down, from its ink's second moments (x right, y
     down; negative when its top leans right, as most handwriting does). 0 for no ink."""
+    return _lean(ink)[0]
+
+
+def _lean(ink: np.ndarray) -> tuple[float, float]:
+    """(`slant`, the row of the ink's centre of mass; 0 for no ink)."""
     mass = float(ink.sum())
     if mass <= 0:
-        return 0.0
+        return 0.0, 0.0
     ys, xs = np.arange(ink.shape[0], dtype=np.float64), np.arange(ink.shape[1], dtype=np.float64)
     by_row, by_col = ink.sum(1, dtype=np.float64), ink.sum(0, dtype=np.float64)
     cy, cx = float(by_row @ ys) / mass, float(by_col @ xs) / mass
     spread = float(by_row @ (ys - cy) ** 2)
-    return float((ys - cy) @ ink.astype(np.float64) @ (xs - cx)) / spread if spread > 0 else 0.0
+    return (float((ys - cy) @ ink.astype(np.float64) @ (xs - cx)) / spread if spread > 0 else 0.0), cy
 
 
 def leans(ink: np.ndarray) -> bool:
@@ -110,8 +115,8 @@ def leans(ink: np.ndarray) -> bool:
 def upright_crop(crop: np.ndarray) -> np.ndarray:
     """A digit's crop (H, W) sheared along its rows to lean by UPRIGHT, cropped to its ink again."""
     h, w = crop.shape
-    shear = slant(crop) - UPRIGHT
-    cy = float(crop.sum(1) @ np.arange(h)) / max(float(crop.sum()), 1e-6)
+    lean, cy = _lean(crop)
+    shear = lean - UPRIGHT
     # Output column x' of row y takes input column x' - room + shear * (y - cy): rows above the centre
     # move against the lean, rows below with it; `room` keeps every output column >= 0.
     room = max(shear * -cy, shear * (h - 1 - cy))
