@@ -170,8 +170,9 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     for i in boxes:
         bands[i] = band_pixels(own_print(ink, lines[i], shifts, mask), mask.shape, shifts, grow=1)
     paper = framing | ruling
-    alone = _alone(lines, [i for i in printed if i not in paper], strengths, Writing(writing, ink), shifts)
-    paper |= alone.keys() | _tinted(lines, [i for i in printed if i not in paper], bands, mask, writing, colour)
+    undecided = [i for i in printed if i not in paper]
+    alone = _alone(lines, undecided, strengths, Writing(writing, ink), shifts)
+    paper |= alone.keys() | _tinted(lines, undecided, bands, mask, writing, colour)
     lone = [(lines[i], beside) for i, beside in alone.items() if lines[i].axis == 0]  # a comb's baselines
     writing = _without(mask, [bands[i] for i in paper])
     out = ink.copy()
