@@ -62,10 +62,7 @@ def _enclosing(labels: np.ndarray, sizes: np.ndarray, boxes: np.ndarray) -> np.n
     spanning = np.flatnonzero((boxes[:, 1] - boxes[:, 0] + 1 >= SPAN * labels.shape[0])
                                & (boxes[:, 3] - boxes[:, 2] + 1 >= SPAN * labels.shape[1]))
     for ring in spanning[spanning > 0].tolist():
-        around = label_components(labels != ring)  # the paper and the other pieces, cut up by the ring
-        border = np.unique(np.concatenate([around[0], around[-1], around[:, 0], around[:, -1]]))
-        holes = (around > 0) & ~np.isin(around, border)
-        inside = np.unique(labels[holes])
+        inside = np.unique(labels[_holes(labels == ring)])
         if sizes[inside[(inside > 0) & (inside != ring)]].sum() >= ENCLOSED * sizes[ring]:
             out |= labels == ring
     return out
@@ -102,8 +99,9 @@ def _small(rows: np.ndarray | tuple[int, int], cols: np.ndarray | tuple[int, int
 
 
 def _holes(piece: np.ndarray) -> np.ndarray:
-    """The background a piece encloses (True inside its rings): what does not reach the crop's edge."""
-    around = label_components(np.pad(~piece, 1))[1:-1, 1:-1]
+    """What a piece encloses (True inside its rings: the paper there and any other pieces), that is what
+    of the rest does not reach the array's edge."""
+    around = label_components(~piece)
     edge = np.unique(np.concatenate([around[0], around[-1], around[:, 0], around[:, -1]]))
     return (around > 0) & ~np.isin(around, edge)
 
