@@ -17,7 +17,17 @@ from PIL import Image, ImageDraw
 from digitrec.data import MNIST_NORMALIZATION
 from digitrec.errors import DigitrecError
 from digitrec.images import load_image
-from digitrec.preprocess import LEAN, UPRIGHT, as_mnist, leans, slant, stroke_width, to_mnist, upright_crop
+from digitrec.preprocess import (
+    LEAN,
+    UPRIGHT,
+    as_mnist,
+    leans,
+    select_digit,
+    slant,
+    stroke_width,
+    to_mnist,
+    upright_crop,
+)
 from fixtures import encode, font_digit, mnist_on_canvas, mnist_test, png_declaring
 
 
@@ -163,6 +173,18 @@ def test_a_neighbours_big_sliver_beside_the_digit_is_dropped() -> None:
     crop.paste(zero, (-10, 0))  # the 0's ink a few px right of the sliver's
     crop.paste(three.crop((0, 0, 45, 200)), (0, 0))
     assert diff(to_mnist(crop), to_mnist(zero)) <= 1
+
+
+def test_what_a_ruling_left_is_not_the_digit() -> None:
+    """An ink map with a small 3 and the thick remains of lines from edge to edge below it (a photo's
+    curved ruling, left in pieces): the remains hold more ink than the 3, but are not the digit."""
+    ink = np.zeros((340, 450), np.float32)
+    three = 1 - np.asarray(font_digit(3, size=50), np.float32) / 255
+    ink[150:200, 200:250] = three
+    ink[280:300, :] = ink[320:330, 5:] = 1.0
+    chosen, several = select_digit(ink)
+    assert ink[280:].sum() > 4 * three.sum()
+    assert np.array_equal(chosen, np.where(np.arange(340)[:, None] < 280, ink, 0)) and not several
 
 
 @pytest.mark.parametrize("canvas, pen", [(600, 2), (300, 1), (1000, 3), (600, 70), (600, 110)])

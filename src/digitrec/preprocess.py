@@ -22,6 +22,9 @@ from .ink import Ink, find_ink, wide_scale
 SPECK = 0.05  # blobs with less than 5% of the largest blob's ink are specks (noise, dust)
 NEAR = 0.12  # a blob this close to the digit (a fraction of its size) is part of it
 EDGE_WEIGHT = 0.25  # a blob touching the image's edge weighs this much when the digit is chosen
+# A blob as wide as most of the image (RULE_SPAN of its width) and under RULE_FLAT as tall as wide is what
+# a ruling left (a photo's curved line, broken into segments): it weighs RULE_WEIGHT when the digit is chosen.
+RULE_SPAN, RULE_FLAT, RULE_WEIGHT = 0.8, 0.25, 0.01
 RIVAL = 0.3  # a blob beside the digit with this fraction of its ink may be another digit
 SLIVER = 0.6  # a blob cut by the left or right edge beside the digit, with less of its ink, is a neighbour's
 # Ink spanning fewer px than this (at analysis resolution, before denoising blurred it) is a dot,
@@ -204,8 +207,7 @@ def select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     gh, gw = labels.shape
     # Ink along the image's edge is more often a neighbour's sliver, the paper's edge or a shadow than
     # the digit: it counts for less when choosing the digit (a tight crop's digit still wins, alone).
-    weight = np.array([1.0] + [EDGE_WEIGHT if (b[0] == 0 or b[2] == 0 or b[1] == gh - 1 or b[3] == gw - 1) else 1.0
-                               for b in (boxes[label] for label in range(1, len(mass)))])
+    weight = np.array([1.0] + [_weight(boxes[label], gh, gw) for label in range(1, len(mass))])
     main = int(np.argmax((mass * weight)[1:])) + 1
     keep, group = {main}, boxes[main]
     for _ in range(3):  # pieces join the group; a piece near a joined piece may join next round
@@ -227,6 +229,15 @@ def select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     rivals = [label for label, box in boxes.items() if label not in keep and box[2] > 0 and box[3] < gw - 1
               and _rival(box, mass[label], group, mass[main])]
     return ink * np.repeat(np.repeat(chosen, c, 0), c, 1)[:h, :w], bool(rivals)
+
+
+def _weight(box: tuple[int, int, int, int], gh: int, gw: int) -> float:
+    """How much a blob's ink counts when the digit is chosen (box: rows y0..y1, columns x0..x1 of a
+    gh x gw grid)."""
+    width, height = box[3] - box[2] + 1, box[1] - box[0] + 1
+    if width >= RULE_SPAN * gw and height <= RULE_FLAT * width:
+        return RULE_WEIGHT
+    return EDGE_WEIGHT if (box[0] == 0 or box[2] == 0 or box[1] == gh - 1 or box[3] == gw - 1) else 1.0
 
 
 def _rival(box: tuple[int, int, int, int], mass: float, group: tuple[int, int, int, int], main: float) -> bool:
