@@ -19,7 +19,7 @@ from digitrec.paper import MIN_LINE
 from digitrec.preprocess import to_mnist
 from digitrec.rings import boxes_around
 from fixtures import encode, photo_of_paper, ruled_page, squared_page, write_on
-from synth import DIGIT_CATEGORIES, blanks, digits
+from synth import DIGIT_CATEGORIES, blanks, digits, make_digit
 
 PER_CONDITION = 10
 MIN_CORRECT = 7  # of 10: each condition's floor; the benchmark (benchmarks/realworld.py) gives the figures
@@ -332,3 +332,28 @@ def test_a_red_1_from_edge_to_edge_on_blue_ruling_stays(recognizer: Recognizer) 
     page = ruled_page((40, 90), spacing=22, margin=None)
     ImageDraw.Draw(page).line([(21, 0), (18, 89)], fill=(200, 40, 40), width=6)
     assert recognizer.predict(encode(page)).digit == 1
+
+
+def test_a_cells_wall_the_digit_runs_along_is_still_a_line() -> None:
+    """An oracle for `lines.find_lines`: a row of cells whose middle wall a digit's left side runs along,
+    merged with it for most of its height. The wall is found as thin as its print, the stroke beside
+    it left to the writing."""
+    page = Image.new("L", (62, 65), 255)
+    draw = ImageDraw.Draw(page)
+    for y in (20, 58):
+        draw.line((0, y, 61, y), fill=0, width=3)
+    for x in (1, 22, 43):
+        draw.line((x, 20, x, 58), fill=0, width=3)
+    draw.line((27, 24, 27, 54), fill=0, width=7)  # the stroke along the wall, touching it
+    draw.ellipse((24, 24, 38, 52), outline=0, width=4)
+    mask = np.asarray(page) < 128
+    lines, _ = find_lines(mask, MIN_LINE)
+    walls = [line for line in lines if line.axis == 1 and line.lo <= 22 <= line.hi]
+    assert len(walls) == 1 and walls[0].thickness <= 4
+
+
+@pytest.mark.parametrize(("category", "index", "label"), [("form-cells", 68, "8"), ("boxed", 91, "1")])
+def test_a_digit_along_a_cells_wall_is_read(recognizer: Recognizer, category: str, index: int, label: str) -> None:
+    """The synthetic set's digits of seed 0 whose side runs along a wall of their cell or box."""
+    sample = make_digit(category, index, seed=0)
+    assert sample.label == label and recognizer.predict(sample.data).digit == int(label)

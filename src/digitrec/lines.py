@@ -23,6 +23,7 @@ GAP = 4  # px: gaps this short in a run (JPEG, faint print) do not break it
 MIN_ASPECT = 5  # a line is at least this many times as long as it is thick
 EDGE = 2  # px: a line ending this close to the image's edge runs to it
 COVERED = 0.7  # a row inked along this fraction of a line's length belongs to its thickness
+SOLID = 0.95  # a printed line's own rows are inked along this fraction of its length; a stroke beside it is not
 
 
 @dataclass(frozen=True)
@@ -154,11 +155,11 @@ def _bands(runs: list[tuple[int, int, int]], axis: int, skew: float) -> list[Lin
     return [Line(axis, lo, hi, start, end, skew) for lo, hi, start, end in lines]
 
 
-def _core(straight: np.ndarray, line: Line) -> Line:
-    """The band cut down to its core: the rows inked along COVERED of its length, around its best
+def _core(straight: np.ndarray, line: Line, coverage: float = COVERED) -> Line:
+    """The band cut down to its core: the rows inked along `coverage` of its length, around its best
     covered row. A band with no such row (a line still stepped by a little skew) stays whole."""
     counts = row_counts(straight[line.lo:line.hi + 1, line.start:line.end + 1])
-    covered = counts >= COVERED * line.length
+    covered = counts >= coverage * line.length
     if not covered.any() or covered.all():
         return line
     best = int(np.argmax(counts))
@@ -168,6 +169,16 @@ def _core(straight: np.ndarray, line: Line) -> Line:
     while hi < len(covered) - 1 and covered[hi + 1]:
         hi += 1
     return Line(line.axis, line.lo + lo, line.lo + hi, line.start, line.end, line.skew)
+
+
+def _solid(straight: np.ndarray, line: Line, across: list[Line]) -> Line:
+    """The band's SOLID rows where they run from one of the lines `across` it to another, as thick
+    as they are (a cell's wall, between the row's top and bottom, printed alike), and are under half
+    the band (a pen's stroke is solid across most of its width); else the band."""
+    core = _core(straight, line, SOLID)
+    ends = [other for other in across if abs(core.thickness - other.thickness) <= 1]
+    walled = all(any(other.lo - EDGE <= at <= other.hi + EDGE for other in ends) for at in (core.start, core.end))
+    return core if walled and 2 * core.thickness <= line.thickness else line
 
 
 def _full_thickness(straight: np.ndarray, line: Line) -> Line:
@@ -211,12 +222,16 @@ def find_lines(mask: np.ndarray, min_fraction: float) -> tuple[list[Line], dict[
     # height (the ruling joins their runs), and make the line as thick as the digit. There a band is cut
     # to its core first. Without lines the other way bands stay whole: a tight crop's 1 runs from edge
     # to edge too.
+    # A cell's wall with the digit's side along it (an 8 touching it) is too thick for a line with the
+    # rows covered by both: then the line is its SOLID rows alone.
     for axis, (straight, these) in bands.items():
         if found.get(1 - axis):
             cores = [_core(straight, b) for b in these]
-            found[axis] = [line for line in (whole if core is b else _full_thickness(straight, core)
-                                             for b, core, whole in zip(these, cores, lines[axis], strict=True))
-                           if _is_line(line)]
+            grown = (whole if core is b else _full_thickness(straight, core)
+                     for b, core, whole in zip(these, cores, lines[axis], strict=True))
+            across = found[1 - axis]
+            found[axis] = [line for line in (line if _is_line(line) else _solid(straight, line, across)
+                                             for line in grown) if _is_line(line)]
     return [line for axis in sorted(found) for line in found[axis]], shifts
 
 
