@@ -326,6 +326,28 @@ def test_a_double_margin_line_blurred_into_one_band_is_paper(recognizer: Recogni
     assert sample.label == "720" and recognizer.read(sample.data).number == "720"
 
 
+def test_evenly_spaced_stems_on_ruling_are_no_family_of_lines() -> None:
+    """An oracle for `printed.families`: on ruled paper, the upright strokes of a row of evenly spaced
+    digits, ending in the clear above, are no ruling; the same strokes running from one ruling line to
+    the next, as a row of cells' walls do, are."""
+    from digitrec.lines import Line
+    from digitrec.printed import families
+
+    ruling = [Line(0, lo, lo + 2, 0, 200, 0.0) for lo in (6, 25, 44)]
+    for (start, end), family in (((14, 47), False), ((6, 46), True)):
+        stems = [Line(1, x, x + 3, start, end, 0.0) for x in (24, 59, 88, 116)]
+        found = families(ruling + stems, (63, 201), [0.3] * 7)
+        assert set(range(3)) <= found and (set(range(3, 7)) <= found) == family
+        assert (found & set(range(3, 7))) in (set(), set(range(3, 7)))
+
+
+def test_a_0s_side_on_ruling_among_evenly_spaced_digits_stays(recognizer: Recognizer) -> None:
+    """Ruled numbers of seed 0: "039787", whose digits' upright strokes stand at even spaces between the
+    ruling's lines, like a grid's. The 0's right side is not taken for a line of it."""
+    sample = numbers(19, 0, ["ruled-paper"])[18]
+    assert sample.label == "039787" and recognizer.read(sample.data).number == "039787"
+
+
 def test_a_lone_digit_beside_the_papers_edge_in_a_photo_is_one_digit(recognizer: Recognizer) -> None:
     """Pencil photo 10 of seed 0: a faint 9 beside the paper's edge, which at the reader's resolution is a
     chain of fragments that the segmenter joins to the 9 and the reader cut off as a "1". Preprocessing

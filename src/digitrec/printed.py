@@ -8,13 +8,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from .lines import Line
+from .lines import EDGE, Line
 
 ASPECT = 10  # a line of a family (or one on its own) is this many times as long as it is thick; a pen's rarely is
 FAMILY = 3  # at least this many parallel lines alike in length and thickness are a family: ruling, a grid
 FAMILY_INKED = 0.6  # ...and in print: a line at least this fraction as dark as the others (a grid's major
 # lines are darker than its minor ones, and of its family; a pencil stroke much paler than the print is not)
 GRID_LENGTH = 0.8  # a line across a family running this fraction of the image is its grid (squared paper)
+# A family's line shorter than SPANNING of the image ends at the image's edge or at a line across at both
+# ends (a row of cells' walls); the stems of a row of evenly spaced digits end in the clear.
+SPANNING = 0.6
 CORNER = 0.15  # lines meeting within this fraction of the image close a frame (room for rounded corners)
 TIGHT = 0.03  # a cell's divider reaches the cell's top and bottom lines within this fraction
 FRAME_THIN = 0.2  # a box's border is at most this fraction of the box's smaller side thick
@@ -110,9 +113,21 @@ def families(lines: list[Line], shape: tuple[int, int], strengths: list[float]) 
         alike = [other for other, strength in zip(lines, strengths, strict=True) if other.axis == line.axis
                  and 0.5 <= other.thickness / line.thickness <= 2 and 0.8 <= other.length / line.length <= 1.25
                  and strengths[i] >= FAMILY_INKED * strength]
-        if len(alike) >= FAMILY and line.length >= ASPECT * line.thickness:
+        if len(alike) >= FAMILY and line.length >= ASPECT * line.thickness and _anchored(line, lines, shape):
             found.add(i)
     return found | grid(lines, found, shape)
+
+
+def _anchored(line: Line, lines: list[Line], shape: tuple[int, int]) -> bool:
+    """Whether `line` spans SPANNING of the image, or ends at its edge or at one of the `lines` across it
+    at both ends, where there are lines across (a row of cells whose top and bottom are too faint to be
+    found has walls alone)."""
+    along = shape[1] if line.axis == 0 else shape[0]
+    across = [other for other in lines if other.axis != line.axis]
+    if line.length >= SPANNING * along or not across:
+        return True
+    return all(any(other.lo - EDGE <= at <= other.hi + EDGE for other in across) or edge
+               for at, edge in zip((line.start, line.end), line.reaches(along), strict=True))
 
 
 def grid(lines: list[Line], families: set[int], shape: tuple[int, int]) -> set[int]:
