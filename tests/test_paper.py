@@ -357,3 +357,23 @@ def test_a_digit_along_a_cells_wall_is_read(recognizer: Recognizer, category: st
     """The synthetic set's digits of seed 0 whose side runs along a wall of their cell or box."""
     sample = make_digit(category, index, seed=0)
     assert sample.label == label and recognizer.predict(sample.data).digit == int(label)
+
+
+def test_a_dark_digits_sides_between_two_faint_lines_close_no_cell() -> None:
+    """An oracle for `printed.frames`: two lines of a faint ruling, and between them upright strokes that
+    reach both. Printed as dark as the lines, they are a row of cells' dividers; much darker, a pen's
+    strokes (a 5 written from line to line)."""
+    from digitrec.lines import Line
+    from digitrec.printed import frames
+
+    lines = [Line(0, 23, 25, 0, 80, 0.0), Line(0, 57, 59, 0, 80, 0.0),
+             Line(1, 41, 44, 23, 59, 0.0), Line(1, 52, 55, 23, 59, 0.0)]
+    shifts = {0: np.zeros(81, np.intp), 1: np.zeros(79, np.intp)}
+    assert frames(lines, shifts, (79, 81), set(), [0.2, 0.2, 0.21, 0.19]) == {0, 1, 2, 3}
+    assert frames(lines, shifts, (79, 81), set(), [0.2, 0.2, 0.33, 0.30]) == set()
+
+
+def test_a_5_written_from_one_ruling_line_to_the_next_is_read(recognizer: Recognizer) -> None:
+    """Ruled digit 95 of seed 0: a dark 5 whose sides run from one faint ruling line to the next."""
+    sample = make_digit("ruled", 95, seed=0)
+    assert sample.label == "5" and recognizer.predict(sample.data).digit == 5

@@ -22,7 +22,7 @@ CORNER = 0.15  # lines meeting within this fraction of the image close a frame (
 TIGHT = 0.03  # a cell's divider reaches the cell's top and bottom lines within this fraction
 FRAME_THIN = 0.2  # a box's border is at most this fraction of the box's smaller side thick
 ALIKE = 2.0  # a rectangle's sides are at most this many times as thick as its top and bottom
-INKED_ALIKE = 0.8  # a cell's divider is printed at least this fraction as dark as the cell's top and bottom
+INKED_ALIKE = 0.8  # a cell's divider is printed 0.8 to 1 / 0.8 times as dark as the cell's top and bottom
 
 
 def position(line: Line, shift: np.ndarray) -> float:
@@ -67,9 +67,11 @@ def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, 
             # A box's border is thin beside the box: a tight crop's thick 8 has its own "top" and "bottom".
             if printed > FRAME_THIN * min(pos[b] - pos[a], span[3] - span[2] + 1):
                 continue
-            inked = INKED_ALIKE * min(strengths[a], strengths[b])  # a divider printed paler than this is writing
-            sides = [v for v in vertical
-                     if _is_side(lines[v], pos[v], span, corner, tight, printed, dividers, strengths[v] < inked)]
+            # A divider printed paler than the lines it joins, or darker, is writing: a pale pencil 4's stem
+            # in a cell, a dark 5's sides between two lines of a faint ruling.
+            inked = (INKED_ALIKE * min(strengths[a], strengths[b]), max(strengths[a], strengths[b]) / INKED_ALIKE)
+            sides = [v for v in vertical if _is_side(lines[v], pos[v], span, corner, tight, printed, dividers,
+                                                     not inked[0] <= strengths[v] <= inked[1])]
             if len(sides) >= 2 or _cut_box((lines[a], lines[b]), [pos[v] for v in sides], shape[1], corner):
                 found |= {a, b, *sides}
     return found
@@ -89,14 +91,14 @@ def _cut_box(pair: tuple[Line, Line], sides: list[float], along: int, corner: fl
 
 
 def _is_side(line: Line, at: float, span: tuple[float, float, int, int], corner: float, tight: float,
-             printed: int, dividers: bool, pale: bool) -> bool:
+             printed: int, dividers: bool, unlike: bool) -> bool:
     """Whether a vertical line at column `at` joins a rectangle's top and bottom (rows span[0], span[1],
     columns span[2]..span[3], `printed` px thick): near an end of them it may fall short by a rounded
     corner and be up to ALIKE times as thick; between them (a cell's divider) it must reach both and be
-    printed as thin as they are and not `pale` beside them, where a digit's stem inside a cell is written."""
+    printed as thin as they are and not `unlike` them in print, where a digit's stem inside a cell is written."""
     top, bottom, left, right = span
     at_end = min(abs(at - left), abs(at - right)) <= corner
-    if not (at_end or dividers and not pale):
+    if not (at_end or dividers and not unlike):
         return False
     reach = corner if at_end else tight + line.thickness
     thin = line.thickness <= (ALIKE * printed if at_end else printed + 1)
