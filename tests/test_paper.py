@@ -234,6 +234,17 @@ def test_a_thick_0_cut_by_every_edge_keeps_its_polarity(recognizer: Recognizer) 
     assert recognizer.predict(encode(image)).digit == 0
 
 
+def test_a_thick_0_covering_most_of_the_crop_and_its_border_keeps_its_polarity(recognizer: Recognizer) -> None:
+    """Ink is most of the image and of its border (a marker's 0 cut by every edge): the median tone and
+    the border's are the ink's. Only the four corners are paper, far lighter."""
+    image = Image.new("RGB", (50, 80), (240, 240, 236))
+    ImageDraw.Draw(image).ellipse((-6, -5, 56, 85), outline=(15, 25, 15), width=19)
+    gray = np.asarray(image.convert("L")) < 128
+    border = np.concatenate([gray[:8].ravel(), gray[-8:].ravel(), gray[8:-8, :5].ravel(), gray[8:-8, -5:].ravel()])
+    assert border.mean() > 0.5 and gray.mean() > 0.5 and not gray[:3, :3].any() and not gray[-3:, -3:].any()
+    assert recognizer.predict(encode(image)).digit == 0
+
+
 @pytest.mark.parametrize("index", [14, 53])
 def test_a_stroke_paler_than_the_cells_print_is_writing(recognizer: Recognizer, index: int) -> None:
     """Form cells of seed 0: a 4 whose straight stem spans its cell, in a pen paler than the cells'

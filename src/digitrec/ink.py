@@ -192,9 +192,13 @@ def raw_ink(g: np.ndarray, blocks: int = BLOCKS, photo: bool = False) -> np.ndar
         # tight crop), the border the paper's. A faint page's gradient has too little contrast for this.
         # Unless the corners are of the median's tone: then the border is a thick digit's strokes, cut by
         # a tight crop on every side (a 0's sides), and the median is the paper's, as in the corners.
+        # And where only the corners are far lighter than the median, the median and the border are a
+        # thick dark digit's, cut by every edge and covering most of the crop; its corners are paper.
         far = 0.5 * (hi - lo)
         if hi - lo > 2 * MIN_CONTRAST and abs(border - typical) > far and abs(corners - typical) > far:
             typical = border
+        elif hi - lo > 2 * MIN_CONTRAST and corners - typical > far:
+            typical = corners
     dark_ink = typical - lo > hi - typical  # the ink is the tone far from the typical (paper) tone
     x = 1.0 - g if dark_ink else g
     bg = background(x, blocks)
