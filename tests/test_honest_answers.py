@@ -207,3 +207,10 @@ def test_a_wide_digit_and_a_digit_with_a_sliver_stay_one_digit(recognizer: Recog
     assert recognizer.predict(encode(zero)).digit == 0
     sample = make_digit("neighbour-sliver", 37, 1)
     assert recognizer.predict(sample.data).digit == 7
+
+
+def test_a_flat_symbol_on_ruled_paper_is_generated() -> None:
+    """The benchmarks' generator: symbol 4 of seed 2 on ruled paper, flatter than the margins the ruling
+    keeps from a digit's top and bottom, once made the generator fail (a line between them)."""
+    sample = make_negative("symbols", 3, 2)
+    assert sample.label is None and sample.data

@@ -59,7 +59,9 @@ def rule(page: Page, rng: np.random.Generator, kind: str, target: Rect, height: 
     x0, y0, x1, y1 = target
     if kind == "ruled":
         if rng.random() < 0.6:  # a digit taller than the ruling: lines through its body
-            spacing, through = rng.uniform(0.45, 0.95) * height, rng.uniform(y0 + 0.2 * height, y1 - 0.05 * height)
+            # (A flat target, a dash, is shorter than the margins: a line 0.2 of the height below its top.)
+            low, high = y0 + 0.2 * height, y1 - 0.05 * height
+            spacing, through = rng.uniform(0.45, 0.95) * height, rng.uniform(low, max(low, high))
         else:  # written on the line: it crosses the digit's foot
             spacing, through = rng.uniform(0.6, 1.3) * height, y1 - rng.uniform(-0.05, 0.15) * height
         return paper.ruled(page, rng, max(6.0, spacing), through)
