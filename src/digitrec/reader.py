@@ -20,8 +20,9 @@ from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
 from .ink import WORK_SIDE, Ink, find_ink
 from .paper import stroke_width
-from .preprocess import NO_DIGIT_HINT, SLIVER, ink_form, ink_to_mnist, leans, select_digit
+from .preprocess import NO_DIGIT_HINT, SLIVER, ink_to_mnist, leans, select_digit
 from .segment import Box, Piece, piece_ink, segment
+from .views import clearest, views
 
 HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
 NARROWER = 0.6  # the one digit preprocessing sees in an image's one piece, this much narrower, is the reading
@@ -71,6 +72,7 @@ class _Plan:
     pieces: list[Piece]
     crops: list[list[list[np.ndarray]]]  # per piece, per option (unsplit first), per part: 28x28
     spans: list[list[list[tuple[int, int]]]]  # the same, column ranges in the ink map
+    views: bool = False  # one piece whose options are views of one digit (`views`), read as `predict` reads them
 
 
 def plan(source: ImageSource, name: str) -> _Plan:
@@ -109,23 +111,22 @@ def plan(source: ImageSource, name: str) -> _Plan:
     if not kept:
         raise DigitrecError(name, "no digit found (only specks of ink)", NO_DIGIT_HINT, kind="no-digit")
     if len(kept) == 1 and len(crops[0]) == 1 and len(crops[0][0]) == 1:  # one digit, no split offered
-        crops[0][0][0] = _as_predicted(image, ink, name, crops[0][0][0])
+        crops[0] = [[x28] for x28 in _as_predicted(image, ink, name, crops[0][0][0])]
+        spans[0] = spans[0] * len(crops[0])
+        return _Plan(ink, kept, crops, spans, views=True)
     return _Plan(ink, kept, crops, spans)
 
 
-def _as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> np.ndarray:
-    """A lone digit's 28x28 exactly as `predict` makes it (at its analysis size, with its choice of
-    blobs), so that a single digit reads as `predict` reads it; `crop`, the segmenter's, when
-    preprocessing sees several digits or none."""
+def _as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> list[np.ndarray]:
+    """A lone digit's 28x28s exactly as `predict` makes them (at its analysis size, with its choice of
+    blobs, in each of its views), so that a single digit reads as `predict` reads it; `crop`, the
+    segmenter's, when preprocessing sees several digits or none."""
     same = math.ceil(max(image.size) / WORK_SIDE) == ink.scale  # then both analyses made the same map
     try:
-        found = ink if same else find_ink(image, name)
-        if found is None:
-            return crop
-        x28, several = ink_form(found, name)
+        shown = views(image, name, ink if same else None)
     except DigitrecError:
-        return crop
-    return crop if several else x28
+        return [crop]
+    return [crop] if shown[0][1] else [x28 for x28, _ in shown]
 
 
 def _one_digit_within(ink: np.ndarray, piece: Piece) -> Piece:
@@ -183,19 +184,25 @@ def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
         for option in options:
             answers.append([predictions(k + j) for j in range(len(option))])
             k += len(option)
-        best = 0
-        for i in range(1, len(answers)):
-            # More digits than the default reading must read clearly better (a little, where the piece is as
-            # wide as two digits); fewer, a little better.
-            more = len(answers[i]) > len(answers[0])
-            gain = SPLIT_GAIN if more and piece.widths < PAIR_WIDTHS else MERGE_GAIN
-            weakest = _weakest(answers[i])
-            if weakest >= _weakest(answers[best]) + gain and (weakest >= SPLIT_FLOOR or not more):
-                best = i
+        best = clearest([a[0] for a in answers]) if p.views else _best(answers, piece)
         for pred, cols in zip(answers[best], spans[best], strict=True):
             digits.append(DigitRead(pred.digit, pred.confidence if pred.is_digit else pred.closest_probability,
                                     _box(p.ink, piece, cols), pred.verdict, pred.preprocessed))
     return _reading(digits)
+
+
+def _best(answers: list[list[Any]], piece: Piece) -> int:
+    """Which of a piece's readings (its options' predictions, the unsplit first) to take."""
+    best = 0
+    for i in range(1, len(answers)):
+        # More digits than the default reading must read clearly better (a little, where the piece is as
+        # wide as two digits); fewer, a little better.
+        more = len(answers[i]) > len(answers[0])
+        gain = SPLIT_GAIN if more and piece.widths < PAIR_WIDTHS else MERGE_GAIN
+        weakest = _weakest(answers[i])
+        if weakest >= _weakest(answers[best]) + gain and (weakest >= SPLIT_FLOOR or not more):
+            best = i
+    return best
 
 
 def _weakest(answers: list[Any]) -> float:

@@ -30,9 +30,10 @@ from .errors import DigitrecError
 from .images import ImageSource, describe
 from .judgement import Judge, Verdict, may_hold_several, not_a_digit_probability, reason
 from .metadata import classes_of, normalization_of
-from .preprocess import analyse, as_mnist, to_mnist
+from .preprocess import as_mnist
 from .reader import Reading
 from .runtimes import LayerInfo, Loaded, Probe, Runner, onnx_runner, torch_runner
+from .views import clearest, views
 
 CHUNK = 256  # images per inference call: large enough for full speed, small enough for memory
 ALIKE = 0.6  # digits read in an image accepted as one, at least this fraction of the tallest's height, are a number
@@ -129,8 +130,12 @@ class Recognizer:
         return f"Recognizer({self.name!r}, model={self.metadata.get('model', {}).get('name', '?')!r})"
 
     def prepare(self, x: ImageSource, preprocess: bool = True, name: str | None = None) -> np.ndarray:
-        """The (28, 28) uint8 image the model sees for input `x`."""
-        return to_mnist(x, name=name) if preprocess else as_mnist(x, name=name)
+        """The (28, 28) uint8 image the model sees for input `x`: of several views of a small digit in a big
+        image, the one it reads most surely (`views`)."""
+        if not preprocess:
+            return as_mnist(x, name=name)
+        shown = [x28 for x28, _ in views(x, name)]
+        return shown[clearest(self.classify(np.stack(shown)))] if len(shown) > 1 else shown[0]
 
     def logits(self, x28: np.ndarray) -> np.ndarray:
         """Raw logits (N, classes) of MNIST-form uint8 images (N, 28, 28), in chunks side by side."""
@@ -195,13 +200,20 @@ class Recognizer:
         results = self._map(lambda item: self._attempt(item[0], preprocess, item[1]),
                             list(zip(xs, names, strict=True)))
         good = [i for i, r in enumerate(results) if not isinstance(r, DigitrecError)]
-        predictions = self.classify(np.stack([results[i][0] for i in good])) if good else []
-        for i, prediction in zip(good, predictions, strict=True):
+        shown = [x28 for i in good for x28, _ in results[i]]
+        answers = self.classify(np.stack(shown)) if shown else []
+        start = 0
+        for i in good:
+            # Of several views of one image, the one read most surely.
+            read = answers[start:start + len(results[i])]
+            start += len(read)
+            whole, prediction = read[0], read[clearest(read)]
             # Digits side by side, or an image that reads as a number of 2+ digits: one refused, or one as
-            # wide as two digits squeezed into one that reads as digits alike in height, side by side.
-            several = results[i][1] or (preprocess and (
-                (not prediction.is_digit and self._several_digits(xs[i], names[i]))
-                or (may_hold_several(prediction.preprocessed) and self._several_digits(xs[i], names[i], alike=True))))
+            # wide as two digits squeezed into one that reads as digits alike in height, side by side. (As
+            # the whole image shows them: a closer view holds one digit alone.)
+            several = results[i][0][1] or (preprocess and (
+                (not whole.is_digit and self._several_digits(xs[i], names[i]))
+                or (may_hold_several(whole.preprocessed) and self._several_digits(xs[i], names[i], alike=True))))
             results[i] = prediction.refused("several-digits") if several else prediction
         return results
 
@@ -256,12 +268,13 @@ class Recognizer:
                                 and min(b[3], bottom) - max(b[1], top) >= 0.5 * (b[3] - b[1]) for b in boxes)
 
     def _attempt(self, x: ImageSource | DigitrecError, preprocess: bool,
-                 name: str) -> tuple[np.ndarray, bool] | DigitrecError:
-        """(the 28x28, whether the image holds several digits side by side), or the error."""
+                 name: str) -> list[tuple[np.ndarray, bool]] | DigitrecError:
+        """Per view of the image (`views`), (the 28x28, whether the image holds several digits side by
+        side); or the error."""
         if isinstance(x, DigitrecError):
             return x.detached()
         try:
-            return analyse(x, name) if preprocess else (as_mnist(x, name=name), False)
+            return views(x, name) if preprocess else [(as_mnist(x, name=name), False)]
         except DigitrecError as err:
             return err.detached()  # no frames: they would keep this input's decoded pixels alive
 
