@@ -39,11 +39,11 @@ def views(source: ImageSource, name: str | None = None, ink: Ink | None = None) 
     if ink is None:
         raise DigitrecError(name, "no digit found (the image is blank or uniform)", NO_DIGIT_HINT, kind="no-digit")
     whole = ink_form(ink, name)
-    closer = None if whole[1] else _closer(image, ink, name)  # several digits: no one digit to look closer at
-    if closer is None:
+    if whole[1]:  # several digits: no one digit to look closer at
         return [whole]
     try:
-        return [whole, (ink_form(closer, name)[0], False)]
+        closer = _closer(image, ink, name)
+        return [whole] if closer is None else [whole, (ink_form(closer, name)[0], False)]
     except DigitrecError:  # nothing digit-like in the region alone
         return [whole]
 
