@@ -177,8 +177,13 @@ def _solid(straight: np.ndarray, line: Line, across: list[Line]) -> Line:
     the band (a pen's stroke is solid across most of its width); else the band."""
     core = _core(straight, line, SOLID)
     ends = [other for other in across if abs(core.thickness - other.thickness) <= 1]
-    walled = all(any(other.lo - EDGE <= at <= other.hi + EDGE for other in ends) for at in (core.start, core.end))
+    walled = all(meets(at, ends) for at in (core.start, core.end))
     return core if walled and 2 * core.thickness <= line.thickness else line
+
+
+def meets(at: int, across: list[Line]) -> bool:
+    """Whether position `at` along a line lies on one of the lines `across` it (within EDGE px of its band)."""
+    return any(other.lo - EDGE <= at <= other.hi + EDGE for other in across)
 
 
 def _full_thickness(straight: np.ndarray, line: Line) -> Line:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .lines import EDGE, Line
+from .lines import Line, meets
 
 ASPECT = 10  # a line of a family (or one on its own) is this many times as long as it is thick; a pen's rarely is
 FAMILY = 3  # at least this many parallel lines alike in length and thickness are a family: ruling, a grid
@@ -128,8 +128,7 @@ def _anchored(line: Line, lines: list[Line], shape: tuple[int, int]) -> bool:
     across = [other for other in lines if other.axis != line.axis]
     if line.length >= SPANNING * along or not across:
         return True
-    return all(any(other.lo - EDGE <= at <= other.hi + EDGE for other in across) or edge
-               for at, edge in zip((line.start, line.end), line.reaches(along), strict=True))
+    return all(meets(at, across) or edge for at, edge in zip((line.start, line.end), line.reaches(along), strict=True))
 
 
 def grid(lines: list[Line], families: set[int], shape: tuple[int, int]) -> set[int]:
