@@ -17,7 +17,7 @@ from PIL import Image
 from .errors import DigitrecError
 from .imageops import component_boxes, label_components, morph, pad
 from .images import ImageSource, check_finite, describe, load_image
-from .ink import Ink, find_ink, wide_scale
+from .ink import WORK_SIDE, Ink, find_ink, wide_scale
 
 SPECK = 0.05  # blobs with less than 5% of the largest blob's ink are specks (noise, dust)
 NEAR = 0.12  # a blob this close to the digit (a fraction of its size) is part of it
@@ -71,10 +71,16 @@ def to_mnist(source: ImageSource, name: str | None = None) -> np.ndarray:
 def analyse(source: ImageSource, name: str | None = None) -> tuple[np.ndarray, bool]:
     """(to_mnist's 28x28, whether the image holds several digits side by side)."""
     name = name or describe(source)
-    ink = find_ink(source if isinstance(source, Image.Image) else load_image(source, name=name), name)
+    image = source if isinstance(source, Image.Image) else load_image(source, name=name)
+    return ink_form(digit_ink(image, name), name)
+
+
+def digit_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> Ink:
+    """The ink map of a decoded image (`ink.find_ink`); a "no-digit" DigitrecError when it holds none."""
+    ink = find_ink(image, name, work_side)
     if ink is None:
         raise DigitrecError(name, "no digit found (the image is blank or uniform)", NO_DIGIT_HINT, kind="no-digit")
-    return ink_form(ink, name)
+    return ink
 
 
 def ink_form(ink: Ink, name: str) -> tuple[np.ndarray, bool]:

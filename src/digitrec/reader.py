@@ -18,9 +18,9 @@ from PIL import Image
 
 from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
-from .ink import WORK_SIDE, Ink, find_ink
+from .ink import WORK_SIDE, Ink
 from .paper import stroke_width
-from .preprocess import NO_DIGIT_HINT, SLIVER, ink_to_mnist, leans, select_digit
+from .preprocess import NO_DIGIT_HINT, SLIVER, digit_ink, ink_to_mnist, leans, select_digit
 from .segment import Box, Piece, piece_ink, segment
 from .views import clearest, views
 
@@ -78,9 +78,7 @@ class _Plan:
 def plan(source: ImageSource, name: str) -> _Plan:
     """Find and segment the ink of one image; a DigitrecError when there is none."""
     image = load_image(source, name=name)
-    ink = find_ink(image, name, READ_SIDE)
-    if ink is None:
-        raise DigitrecError(name, "no digit found (the image is blank or uniform)", NO_DIGIT_HINT, kind="no-digit")
+    ink = digit_ink(image, name, READ_SIDE)
     labels, pieces = segment(ink.map)
     if len(pieces) > 1:
         pieces = _one_digit_pieces(ink.map, labels, pieces)

@@ -23,7 +23,7 @@ from PIL import Image
 from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
 from .ink import Ink, find_ink
-from .preprocess import NO_DIGIT_HINT, ink_form, select_digit
+from .preprocess import digit_ink, ink_form, select_digit
 
 SMALL = 0.25  # a digit under this fraction of a reduced image's longest side is looked at again
 MARGIN = 0.5  # ...in its region grown by this fraction of its size on each side
@@ -35,9 +35,7 @@ def views(source: ImageSource, name: str | None = None, ink: Ink | None = None) 
     holds that digit alone). `ink`: the image's ink map at WORK_SIDE, where it is found already."""
     name = name or describe(source)
     image = source if isinstance(source, Image.Image) else load_image(source, name=name)
-    ink = ink or find_ink(image, name)
-    if ink is None:
-        raise DigitrecError(name, "no digit found (the image is blank or uniform)", NO_DIGIT_HINT, kind="no-digit")
+    ink = ink or digit_ink(image, name)
     whole = ink_form(ink, name)
     if whole[1]:  # several digits: no one digit to look closer at
         return [whole]
