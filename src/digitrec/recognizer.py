@@ -205,9 +205,9 @@ class Recognizer:
         start = 0
         for i in good:
             # Of several views of one image, the one read most surely.
-            read = answers[start:start + len(results[i])]
-            start += len(read)
-            whole, prediction = read[0], read[clearest(read)]
+            seen = answers[start:start + len(results[i])]
+            start += len(seen)
+            whole, prediction = seen[0], seen[clearest(seen)]
             # Digits side by side, or an image that reads as a number of 2+ digits: one refused, or one as
             # wide as two digits squeezed into one that reads as digits alike in height, side by side. (As
             # the whole image shows them: a closer view holds one digit alone.)
