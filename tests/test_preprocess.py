@@ -326,3 +326,12 @@ def test_slant_measures_a_shear_and_upright_undoes_it(shear: float) -> None:
     cols = np.flatnonzero(bar.any(0))
     assert slant(upright_crop(bar[:, cols[0]:cols[-1] + 1])) == pytest.approx(UPRIGHT, abs=0.03)
     assert leans(bar) == (not LEAN[0] <= shear <= LEAN[1])
+
+
+def test_an_empty_ink_map_is_no_digit_not_a_crash():
+    from digitrec.preprocess import ink_to_mnist
+
+    for select in (True, False):
+        with pytest.raises(DigitrecError) as err:
+            ink_to_mnist(np.zeros((84, 84), np.float32), name="blank.png", select=select)
+        assert err.value.kind == "no-digit" and err.value.input == "blank.png"

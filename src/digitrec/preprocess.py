@@ -142,6 +142,8 @@ def _digit_form(ink: np.ndarray, blur: int, name: str, select: bool = True,
     ink, several = select_digit(ink) if select else (ink, False)
     inked = ink != 0  # then any() of bools: 1.5x faster than any() of the floats
     rows, cols = np.flatnonzero(inked.any(1)), np.flatnonzero(inked.any(0))
+    if not rows.size:
+        raise DigitrecError(name, "no digit found (the ink map is empty)", NO_DIGIT_HINT, kind="no-digit")
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 - 2 * blur
     if extent < max(MIN_EXTENT, MIN_EXTENT_FRACTION * max(ink.shape)):
         raise DigitrecError(name, f"no digit found (only a speck of ink, {extent} px across)", NO_DIGIT_HINT,
