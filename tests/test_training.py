@@ -1,6 +1,7 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -275,6 +276,35 @@ def test_flagged_ones_join_the_training_images_as_ones_and_nothing_else():
     assert torch.equal(more.train_images[:len(plain.train_images)], plain.train_images)
     assert (more.train_labels[-50:] == 1).all()
     assert torch.equal(more.val_images, plain.val_images) and torch.equal(more.test_images, plain.test_images)
+
+
+def test_drawn_digits_join_the_training_images_with_their_labels():
+    from digitrec.training import load_splits
+
+    plain = load_splits(TrainConfig(**QUICK), torch.device("cpu"))
+    more = load_splits(TrainConfig(**QUICK, drawn_digits=30), torch.device("cpu"))
+    assert len(more.train_images) == len(plain.train_images) + 30
+    assert torch.equal(more.train_images[:len(plain.train_images)], plain.train_images)
+    assert more.train_labels[-30:].tolist() == [i % 10 for i in range(30)]
+    assert torch.equal(more.val_images, plain.val_images) and torch.equal(more.test_images, plain.test_images)
+
+
+def test_drawn_digits_are_legible_digits_in_mnist_form():
+    from digitrec import Recognizer
+    from digitrec.positives import drawn_digits
+
+    images, labels = drawn_digits(200, seed=3)
+    again, _ = drawn_digits(200, seed=3)
+    assert np.array_equal(images, again) and images.dtype == np.uint8 and images.shape == (200, 28, 28)
+    rows, cols = np.indices((28, 28))
+    mass = images.reshape(200, -1).sum(1)
+    centre_y = (images * rows).reshape(200, -1).sum(1) / mass
+    centre_x = (images * cols).reshape(200, -1).sum(1) / mass
+    assert np.abs(centre_y - 13.5).max() < 1.5 and np.abs(centre_x - 13.5).max() < 1.5  # centred as MNIST's
+    # The model trained before these digits existed reads nearly all of them as their label: each
+    # really is the digit it is labelled, in a hand or font MNIST holds little of.
+    read = Recognizer.load(None).predict_batch(images, preprocess=False)
+    assert np.mean([p.closest_digit == y for p, y in zip(read, labels, strict=True)]) > 0.9
 
 
 def test_init_starts_from_the_checkpoint_weights_and_refuses_another_architecture(tmp_path):

@@ -64,6 +64,8 @@ def recipe_text(cfg: TrainConfig) -> str:
         parts.append(f"{cfg.negatives:.1%} not-a-digit" + (" with joined halves" if cfg.negative_halves else ""))
     if cfg.flagged_ones:
         parts.append(f"{cfg.flagged_ones} flagged 1s")
+    if cfg.drawn_digits:
+        parts.append(f"{cfg.drawn_digits} drawn digits")
     if cfg.ema:
         parts.append(f"weights averaged (EMA {cfg.ema:g})")
     if not cfg.normalize:

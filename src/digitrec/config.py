@@ -61,6 +61,8 @@ class TrainConfig:
                             "digits), learnt as an 11th class 'not a digit' (0: a plain 10-class model)")
     flagged_ones: int = _opt(0, "add this many generated 1s with a flag (MNIST training 1s with a "
                              "flag drawn on, as much of the world writes a 1) to the training images")
+    drawn_digits: int = _opt(0, "add this many generated digits, drawn by pen strokes and in print fonts "
+                             "(forms MNIST seldom holds: based 1s, crossed 7s, open 4s), to the training images")
     init: str = _opt("", "start from this checkpoint's weights instead of random ones (fine-tuning); "
                      "it must hold --model with the same outputs")
     val_size: int = _opt(5000, "hold out the last N training images to pick the `best` checkpoint "
@@ -140,6 +142,7 @@ def _ranges(c: TrainConfig) -> list[tuple[str, Any, bool, str]]:
         ("blur", c.blur, _finite(c.blur) and 0 <= c.blur <= 1, "between 0 and 1"),
         ("negatives", c.negatives, _finite(c.negatives) and 0 <= c.negatives <= 0.5, "between 0 and 0.5"),
         ("flagged_ones", c.flagged_ones, 0 <= c.flagged_ones <= 60_000, "between 0 and 60000"),
+        ("drawn_digits", c.drawn_digits, 0 <= c.drawn_digits <= 60_000, "between 0 and 60000"),
         ("val_size", c.val_size, 0 <= c.val_size <= 50_000, "between 0 and 50000"),
         ("train_limit", c.train_limit, 0 <= c.train_limit <= 60_000, "between 0 (all) and 60000"),
         ("seed", c.seed, 0 <= c.seed < 2**31, "between 0 and 2147483647"),

@@ -94,13 +94,16 @@ def _smooth(p: np.ndarray, rounds: int = 2) -> np.ndarray:
     return p
 
 
-def _draw(strokes: list[Points], rng: np.random.Generator, smooth: bool = True) -> np.ndarray:
-    """Ink (SIZE, SIZE) float 0..1 of pen strokes in a unit box: random slant, aspect, wobble, pen."""
+def draw_strokes(strokes: list[Points], rng: np.random.Generator, smooth: bool = True,
+                 slant: tuple[float, float] = (-0.25, 0.25), aspect: tuple[float, float] = (0.7, 1.2),
+                 pen: tuple[float, float] = (0.05, 0.13)) -> np.ndarray:
+    """Ink (SIZE, SIZE) float 0..1 of pen strokes in a unit box, in a random hand: slant (x shift of the top
+    per unit height), aspect (width scale), wobble, and pen width (of the box), each drawn from its range."""
     scale = 2
     image = Image.new("L", (SIZE * scale, SIZE * scale), 0)
     draw = ImageDraw.Draw(image)
-    slant, aspect = rng.uniform(-0.25, 0.25), rng.uniform(0.7, 1.2)
-    pen = rng.uniform(0.05, 0.13) * SIZE * scale * 0.7
+    slant, aspect = rng.uniform(*slant), rng.uniform(*aspect)
+    pen = rng.uniform(*pen) * SIZE * scale * 0.7
     for stroke in strokes:
         p = np.asarray(stroke, dtype=np.float64) + rng.normal(0, 0.02, (len(stroke), 2))
         p[:, 0] = 0.5 + (p[:, 0] - 0.5) * aspect + slant * (0.5 - p[:, 1])
@@ -112,7 +115,7 @@ def _draw(strokes: list[Points], rng: np.random.Generator, smooth: bool = True) 
     return np.asarray(image.reduce(scale), dtype=np.float32) / 255
 
 
-def _glyph(text: str, rng: np.random.Generator) -> np.ndarray:
+def glyph(text: str, rng: np.random.Generator) -> np.ndarray:
     """Ink of a character in a random font, slightly rotated."""
     image = Image.new("L", (SIZE, SIZE), 0)
     font = _font(FONTS[rng.integers(len(FONTS))], int(SIZE * 0.6))
@@ -123,15 +126,15 @@ def _glyph(text: str, rng: np.random.Generator) -> np.ndarray:
 def letter(rng: np.random.Generator) -> np.ndarray:
     chars = [c for c in LETTERS if c in STROKES]
     if rng.random() < 0.5:
-        return _glyph(str(rng.choice(list(LETTERS))), rng)
-    return _draw(STROKES[str(rng.choice(chars))], rng)
+        return glyph(str(rng.choice(list(LETTERS))), rng)
+    return draw_strokes(STROKES[str(rng.choice(chars))], rng)
 
 
 def symbol(rng: np.random.Generator) -> np.ndarray:
     names = ["+", "=", "#", "*", "%", "?", "tick", "cross"]
     if rng.random() < 0.5:
-        return _glyph(str(rng.choice(list(SYMBOLS))), rng)
-    return _draw(STROKES[str(rng.choice(names))], rng)
+        return glyph(str(rng.choice(list(SYMBOLS))), rng)
+    return draw_strokes(STROKES[str(rng.choice(names))], rng)
 
 
 def shape(rng: np.random.Generator) -> np.ndarray:
@@ -139,8 +142,8 @@ def shape(rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.2:  # a spiral
         t = np.linspace(0, rng.uniform(3, 5) * math.pi, 60)
         r = t / t.max() * 0.5
-        return _draw([list(zip(0.5 + r * np.cos(t), 0.5 + r * np.sin(t), strict=True))], rng, smooth=False)
-    return _draw(STROKES[str(rng.choice(names))], rng, smooth=False)
+        return draw_strokes([list(zip(0.5 + r * np.cos(t), 0.5 + r * np.sin(t), strict=True))], rng, smooth=False)
+    return draw_strokes(STROKES[str(rng.choice(names))], rng, smooth=False)
 
 
 def scribble(rng: np.random.Generator) -> np.ndarray:
@@ -150,7 +153,7 @@ def scribble(rng: np.random.Generator) -> np.ndarray:
         x = np.linspace(0, 1, n)
         points = np.stack([x, 0.5 + 0.4 * np.sign(np.sin(np.arange(n) * math.pi / 2 + 0.5))], 1)
         points += rng.normal(0, 0.05, points.shape)
-    return _draw([[tuple(p) for p in points]], rng)
+    return draw_strokes([[tuple(p) for p in points]], rng)
 
 
 def hatching(rng: np.random.Generator) -> np.ndarray:
@@ -160,7 +163,7 @@ def hatching(rng: np.random.Generator) -> np.ndarray:
     strokes = [[tuple(0.5 + o * normal - d), tuple(0.5 + o * normal + d)] for o in np.linspace(-0.4, 0.4, n)]
     if rng.random() < 0.4:  # cross-hatched
         strokes += [[(a[1], a[0]), (b[1], b[0])] for a, b in strokes]
-    return _draw(strokes, rng, smooth=False)
+    return draw_strokes(strokes, rng, smooth=False)
 
 
 def arrow(rng: np.random.Generator) -> np.ndarray:
@@ -169,7 +172,7 @@ def arrow(rng: np.random.Generator) -> np.ndarray:
     tail = 1 - tip
     back = (tail - tip) / np.linalg.norm(tail - tip) * 0.3
     heads = [tip + np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) @ back for a in (0.5, -0.5)]
-    return _draw([[tuple(tail), tuple(tip)], [tuple(heads[0]), tuple(tip), tuple(heads[1])]], rng, smooth=False)
+    return draw_strokes([[tuple(tail), tuple(tip)], [tuple(heads[0]), tuple(tip), tuple(heads[1])]], rng, smooth=False)
 
 
 def _mnist_ink(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -118,6 +118,12 @@ def load_splits(cfg: TrainConfig, device: torch.device) -> Splits:
         extra = torch.from_numpy(flagged_ones(cfg.flagged_ones, cfg.seed, train_images.numpy(), train_labels.numpy()))
         train_images = torch.cat([train_images, extra])
         train_labels = torch.cat([train_labels, torch.ones(len(extra), dtype=train_labels.dtype)])
+    if cfg.drawn_digits:
+        from .positives import drawn_digits
+
+        drawn, drawn_labels = drawn_digits(cfg.drawn_digits, cfg.seed)
+        train_images = torch.cat([train_images, torch.from_numpy(drawn)])
+        train_labels = torch.cat([train_labels, torch.from_numpy(drawn_labels).to(train_labels.dtype)])
     return Splits(put(train_images), put(train_labels), put(images[val]), put(labels[val]),
                   put(test_images), put(test_labels), pool)
 
