@@ -362,3 +362,39 @@ def test_a_hairline_close_beside_a_lone_digit_is_no_digit(recognizer: Recognizer
     0's blobs; still it is no digit of the reading ("01" before)."""
     sample = make_digit("combined", 0, 0)
     assert sample.label == "0" and recognizer.read(sample.data).number == "0"
+
+
+def _part(digit: int | None, height: int, not_a_digit: float, closest: int = 3):
+    """A number's part as `assemble` holds it, and the model's prediction for it (closest digit `closest`)."""
+    from digitrec.reader import DigitRead
+    from digitrec.recognizer import Prediction
+
+    probabilities = tuple(0.7 if d == closest else 0.3 / 9 for d in range(10))
+    seen = np.zeros((28, 28), np.uint8)
+    pred = Prediction(digit, None if digit is None else 0.7, probabilities, seen, not_a_digit=not_a_digit,
+                      verdict="digit" if digit is not None else "not-a-digit")
+    part = DigitRead(digit, 0.7, (0, 100 - height, 50, 100), pred.verdict, seen)
+    return part, pred
+
+
+@pytest.mark.parametrize("not_a_digit, height, read", [(0.3, 100, "43"), (0.59, 70, "43"), (0.7, 100, None),
+                                                       (0.3, 40, None)])
+def test_a_digit_sized_part_among_digits_is_read_as_its_closest_digit_unless_surely_not_one(
+        not_a_digit: float, height: int, read: str | None) -> None:
+    from digitrec.reader import _in_number, _reading
+
+    parts = [_part(4, 100, 0.01), _part(None, height, not_a_digit)]
+    reading = _reading(_in_number(*map(list, zip(*parts, strict=True))))
+    assert reading.number == read
+    if read:  # its confidence is what the model gave its closest digit, and the number's is no surer
+        assert reading.digits[1].doubted and reading.digits[1].confidence == pytest.approx(0.7)
+        assert reading.confidence == pytest.approx(0.49)
+    else:
+        assert reading.reason.startswith("Part 2 of 2")
+
+
+def test_no_part_is_read_as_a_digit_alone_or_among_refused_parts() -> None:
+    from digitrec.reader import _in_number, _reading
+
+    for parts in ([_part(None, 100, 0.2)], [_part(None, 100, 0.2), _part(None, 100, 0.3)]):
+        assert _reading(_in_number(*map(list, zip(*parts, strict=True)))).number is None

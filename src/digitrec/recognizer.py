@@ -31,12 +31,11 @@ from .images import ImageSource, describe
 from .judgement import Judge, Verdict, may_hold_several, not_a_digit_probability, reason
 from .metadata import classes_of, normalization_of
 from .preprocess import as_mnist
-from .reader import Reading
+from .reader import ALIKE, Reading
 from .runtimes import LayerInfo, Loaded, Probe, Runner, onnx_runner, torch_runner
 from .views import clearest, views
 
 CHUNK = 256  # images per inference call: large enough for full speed, small enough for memory
-ALIKE = 0.6  # digits read in an image accepted as one, at least this fraction of the tallest's height, are a number
 
 
 @dataclass(frozen=True)
@@ -260,7 +259,7 @@ class Recognizer:
             reading = self.read(x, name)
         except DigitrecError:
             return False
-        if reading.number is None or len(reading.digits) < 2:
+        if reading.number is None or len(reading.digits) < 2 or any(d.doubted for d in reading.digits):
             return False
         boxes = [d.box for d in reading.digits]  # x0, y0, x1, y1
         top, bottom = max(boxes, key=lambda b: b[3] - b[1])[1::2]
