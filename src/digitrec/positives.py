@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .errors import DigitrecError
+from .negatives import draw_strokes, glyph  # the negatives' hand and fonts draw digits too
 from .preprocess import ink_to_mnist
 
 Points = list[tuple[float, float]]
@@ -106,8 +107,6 @@ DIGIT_STROKES: dict[int, list[list[Points]]] = {
 def drawn_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
     """Ink (84, 84) float 0..1 of `digit`: half drawn by pen from DIGIT_STROKES with a random hand, half in
     a print font (their 1s have flags and bases, their 4s and 7s differ from MNIST's), slightly turned."""
-    from .negatives import draw_strokes, glyph  # the negatives' hand and fonts, made to draw digits too
-
     if rng.random() < 0.5:
         return glyph(str(digit), rng)
     styles = DIGIT_STROKES[digit]
