@@ -58,10 +58,8 @@ def _closer(image: Image.Image, ink: Ink, name: str) -> Ink | None:
     """The ink of the region around a digit under SMALL of a reduced image, at up to full resolution."""
     if ink.scale < 2:
         return None
-    chosen, _ = select_digit(ink.map)
+    chosen, _ = select_digit(ink.map)  # never empty: the whole image's view was made from it
     rows, cols = np.flatnonzero(chosen.any(1)), np.flatnonzero(chosen.any(0))
-    if not rows.size:
-        return None
     h, w = int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
     if max(h, w) > SMALL * max(ink.map.shape):
         return None
