@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from digitrec import Recognizer
 from digitrec.errors import DigitrecError
-from digitrec.lines import find_lines
+from digitrec.lines import PHOTO_SKEW, find_lines
 from digitrec.paper import MIN_LINE
 from digitrec.preprocess import to_mnist
 from digitrec.rings import boxes_around
@@ -388,3 +388,45 @@ def test_a_5_written_from_one_ruling_line_to_the_next_is_read(recognizer: Recogn
     """Ruled digit 95 of seed 0: a dark 5 whose sides run from one faint ruling line to the next."""
     sample = make_digit("ruled", 95, seed=0)
     assert sample.label == "5" and recognizer.predict(sample.data).digit == 5
+
+
+def test_a_photos_ruling_turned_7_degrees_is_found() -> None:
+    """A phone is rarely held square to the page: in a photo, lines turned past a scan's 4 degrees are
+    still found whole."""
+    mask = np.zeros((400, 600), bool)
+    x = np.arange(600)
+    for y0 in (60, 140, 220, 300):
+        for t in range(2):
+            mask[np.rint(y0 + t + 0.12 * (x - 300)).astype(int), x] = True
+    assert not [line for line in find_lines(mask, MIN_LINE)[0] if line.length >= 0.9 * 600]
+    found = find_lines(mask, MIN_LINE, PHOTO_SKEW)[0]
+    assert len(found) == 4 and all(line.length >= 0.95 * 600 and abs(line.skew - 0.12) < 0.01 for line in found)
+
+
+@pytest.mark.parametrize(("category", "index", "label"), [
+    ("pencil-photo", 67, "7"),  # a faint 7 written into a soft shadow: the shadow goes, the 7 stays
+    ("combined", 33, "3"),  # a 3 joined by a ruling line to the shading along the paper's edge
+    ("pencil-photo", 53, "3"),  # a vignette's dark strip down one side outweighs the small 3
+    ("pencil-photo", 30, "0"),  # a shadow's ragged speckle all around the 0, with more ink than it
+])
+def test_a_small_digit_in_a_photos_shading_is_read(recognizer: Recognizer, category: str, index: int,
+                                                   label: str) -> None:
+    """Photos of the synthetic set (tuning seed 2) where the shading or its remains around a small
+    pencil digit were taken for it, or took it with them."""
+    sample = make_digit(category, index, seed=2)
+    assert sample.label == label and recognizer.predict(sample.data).digit == int(label)
+
+
+@pytest.mark.parametrize(("index", "label"), [(18, "8"), (73, "3"), (76, "6")])
+def test_a_tiny_tight_crops_outline_is_no_box(recognizer: Recognizer, index: int, label: str) -> None:
+    """Tight crops of tuning seed 0, 18-25 px wide: the digit's outer strokes, a px or two from the
+    edges, passed as a box's sides. Enlarged to 64 px before analysis they are strokes again."""
+    sample = make_digit("tight-crop", index, seed=0)
+    assert sample.label == label and recognizer.predict(sample.data).digit == int(label)
+
+
+def test_tiny_images_are_enlarged_by_a_whole_factor_to_64_px() -> None:
+    from digitrec.ink import enlargement
+
+    assert [enlargement(size) for size in [(25, 32), (15, 25), (64, 10), (63, 5), (200, 300), (1, 1)]] == [
+        2, 3, 1, 2, 1, 64]

@@ -187,6 +187,47 @@ def test_what_a_ruling_left_is_not_the_digit() -> None:
     assert np.array_equal(chosen, np.where(np.arange(340)[:, None] < 280, ink, 0)) and not several
 
 
+def _three_in_a_map() -> tuple[np.ndarray, np.ndarray]:
+    """(a 200x200 ink map holding a solid 3, 40 px tall, at (80, 80); the 3's own map)."""
+    ink = np.zeros((200, 200), np.float32)
+    ink[80:120, 80:120] = 1 - np.asarray(font_digit(3, size=40), np.float32) / 255
+    return ink, ink.copy()
+
+
+def _speckle(shape: tuple[int, int], level: float, seed: int = 0) -> np.ndarray:
+    """Faint dots, one in four pixels on average: a shadow's ragged remains, a grid's crossings."""
+    return (np.random.default_rng(seed).random(shape) < 0.25).astype(np.float32) * level
+
+
+def test_faint_speckle_with_more_ink_than_the_digit_is_not_it() -> None:
+    """Chosen by heft, not ink: the speckle spreads more ink than the 3, thinly over many cells."""
+    ink, three = _three_in_a_map()
+    ink[130:190, 10:190] = _speckle((60, 180), 0.3)
+    assert ink[130:].sum() > 1.5 * three.sum()
+    chosen, several = select_digit(ink)
+    assert np.array_equal(chosen, three) and not several
+
+
+def test_a_strip_along_the_images_side_is_not_the_digit() -> None:
+    """A dark strip down the left edge (a vignette's corner, the desk) outweighs the 3 even as an edge
+    blob, but lies along one side only."""
+    ink, three = _three_in_a_map()
+    ink[:, :14] = 0.8
+    assert 0.25 * ink[:, :14].sum() > three.sum()
+    chosen, _ = select_digit(ink)
+    assert np.array_equal(chosen, three)
+
+
+def test_speckle_all_around_the_digit_does_not_join_it() -> None:
+    """A faint field of specks around the 3 (its box holds the 3's) is far bigger than the 3: not a part of it."""
+    ink, three = _three_in_a_map()
+    field = _speckle((170, 170), 0.15)
+    field[55:115, 55:115] = 0  # clear of the 3, which sits at 80..120 in the map
+    ink[15:185, 15:185] += field
+    chosen, _ = select_digit(ink)
+    assert np.array_equal(chosen, three)
+
+
 @pytest.mark.parametrize("canvas, pen", [(600, 2), (300, 1), (1000, 3), (600, 70), (600, 110)])
 def test_thin_and_thick_strokes_are_brought_to_mnist_widths(canvas: int, pen: int) -> None:
     """A 7 drawn with a hair-thin pen or a fat marker comes out with MNIST-like strokes: between the

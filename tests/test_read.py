@@ -206,6 +206,20 @@ def test_leading_zeros_are_kept_and_boxes_are_in_input_pixels(recognizer: Recogn
         x += (glyph.width + 30) * 3
 
 
+def test_a_tiny_numbers_boxes_are_in_input_pixels(recognizer: Recognizer) -> None:
+    """A 60 px wide image is enlarged for analysis; its digits' boxes still come back in its own pixels."""
+    glyphs = [font_ink(d, 90) for d in (4, 7)]
+    image = number(glyphs, [30])
+    small = image.resize((60, round(60 * image.height / image.width)), Image.Resampling.LANCZOS)
+    reading = recognizer.read(encode(small))
+    assert reading.number == "47"
+    for digit in reading.digits:
+        x0, y0, x1, y1 = digit.box
+        assert all(isinstance(v, int) for v in digit.box)
+        assert 0 <= x0 < x1 <= small.width and 0 <= y0 < y1 <= small.height
+    assert reading.digits[0].box[2] <= reading.digits[1].box[0] + 1
+
+
 def test_a_single_digit_reads_as_a_one_digit_number(recognizer: Recognizer) -> None:
     images, labels = mnist_test()
     canvases = [encode(Image.fromarray(255 - images[i]).resize((140, 140))) for i in range(40)]
@@ -398,3 +412,4 @@ def test_no_part_is_read_as_a_digit_alone_or_among_refused_parts() -> None:
 
     for parts in ([_part(None, 100, 0.2)], [_part(None, 100, 0.2), _part(None, 100, 0.3)]):
         assert _reading(_in_number(*map(list, zip(*parts, strict=True)))).number is None
+

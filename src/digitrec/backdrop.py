@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .imageops import box_mean, morph
 from .lines import find_lines
 
 SOFT = 0.06  # edges changing by less than this fraction of the region's peak ink per px are shading,
@@ -15,6 +16,7 @@ SOLID_BORDER, SOLID_FILL, MIN_REST = 0.5, 0.7, 0.0005
 # The paper's edge: a straight line across the whole image within this fraction of it from a border,
 # with the desk beyond it at least DESK_TONE (of full scale) lighter or darker than the paper inside.
 EDGE_ZONE, DESK_TONE = 0.25, 0.08
+STROKE = 4  # px: the desk's region is opened by this much, which no stroke or ruling line survives
 
 
 def outside_paper(mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -33,9 +35,21 @@ def outside_paper(mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
         height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
         long = max(height / mask.shape[0], width / mask.shape[1]) >= SOLID_BORDER
         if long and region.sum() >= SOLID_FILL * height * width:
-            out |= region
+            out |= _solid_part(region, rows, cols)
     rest = mask & ~out
     return out if rest.sum() >= MIN_REST * mask.size else np.zeros_like(mask)
+
+
+def _solid_part(region: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The region less its thin parts (an opening by STROKE px): a digit written up to the paper's edge,
+    or a ruling line joining it to the desk, is writing and paper, not the desk. `rows`, `cols`: the
+    region's inked rows and columns."""
+    y0, y1, x0, x1 = max(rows[0] - STROKE, 0), rows[-1] + STROKE + 1, max(cols[0] - STROKE, 0), cols[-1] + STROKE + 1
+    crop = region[y0:y1, x0:x1].astype(np.uint8)
+    opened = morph(morph(crop, -STROKE), STROKE + 1)  # grown one px further: the desk's soft rim goes too
+    out = np.zeros_like(region)
+    out[y0:y1, x0:x1] = opened.astype(bool) & region[y0:y1, x0:x1]
+    return out
 
 
 def beyond_paper_edges(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -67,11 +81,11 @@ def beyond_paper_edges(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, strokes: np.ndarray) -> np.ndarray:
     """Faint regions of `mask` whose edges are soft: shading, a shadow or a vignette, not writing.
     Ink falls off within a pixel or two of a stroke's edge; a shadow's darkness fades over tens of
     pixels. Sharpness: the mean change of ink per px across a region's edge, over its peak.
-    `labels`: the mask's components."""
+    `labels`: the mask's components. A digit written in a shadow stands out of it: its `strokes` stay."""
     count = int(labels.max())
     if not count:
         return np.zeros_like(mask)
@@ -91,4 +105,10 @@ def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> np.nd
     sharpness = edge_sum / np.maximum(edge_len, 1) / np.maximum(peak, 1e-6)
     soft = np.flatnonzero((sharpness < SOFT) & (peak < SHADE))  # an upscaled digit is soft, but dark
     soft = soft[soft > 0]
-    return np.isin(labels, soft) if soft.size else np.zeros_like(mask)
+    return np.isin(labels, soft) & ~strokes if soft.size else np.zeros_like(mask)
+
+
+def strokes(ink: np.ndarray, floor: float) -> np.ndarray:
+    """Where `ink` stands out of its local floor by more than `floor` (a top-hat: the floor is a grey
+    opening, which no stroke or line under 2 * STROKE px wide survives, and which follows shading)."""
+    return box_mean(ink - morph(morph(ink, -STROKE), STROKE), 1) > floor

@@ -18,13 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageChops
 
-from .backdrop import beyond_paper_edges, outside_paper, soft_regions
+from .backdrop import beyond_paper_edges, outside_paper, soft_regions, strokes
 from .colour import Colour
 from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample, sampled_box_mean
 from .images import check_finite
+from .lines import MAX_SKEW, PHOTO_SKEW
 from .paper import remove_lines
 
 WORK_SIDE = 512  # px: larger images are box-averaged down to this longest side before analysis
+MIN_SIDE = 64  # px: smaller ones are enlarged (bicubic, by a whole factor) to at least this
 TILE_SIDE = 1024  # px: big images are converted and reduced in tiles of about this side (1 M pixels)
 BLOCKS = 8  # the lighting estimate is a BLOCKS x BLOCKS grid of local paper levels
 MIN_CONTRAST = 0.1  # ink must differ from the paper by at least 10% of full scale...
@@ -39,7 +41,7 @@ class Ink:
     """An ink map (H, W) float32 in 0..1 and how it maps back onto the input image."""
 
     map: np.ndarray
-    scale: int  # input pixels per ink-map pixel along each axis
+    scale: float  # input pixels per ink-map pixel along each axis (under 1 for an enlarged tiny image)
     denoise_radius: int  # px of box blur applied to the map (it widens the ink by this much)
 
 
@@ -224,8 +226,9 @@ def _border_tones(x: np.ndarray) -> tuple[float, float]:
 def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None) -> np.ndarray | None:
     """Ink in 0..1 per pixel (0: paper) of a gray image, the paper's own lines removed, or None when
     there is no ink to speak of. A `photo` (an image of more than WORK_SIDE² pixels: a photo or a big scan)
-    also loses what lies outside the paper and its soft shading, and its lighting is followed on a
-    finer grid: its writing is small beside the frame, and shadows change within a fraction of it."""
+    also loses what lies outside the paper and its soft shading, its lighting is followed on a finer
+    grid (its writing is small beside the frame, and shadows change within a fraction of it), and its
+    paper's lines are looked for at steeper angles (a phone is rarely held square to the page)."""
     blocks = 2 * BLOCKS if photo else BLOCKS
     ink = raw_ink(g, blocks, photo)
     sigma = noise(ink)
@@ -238,12 +241,13 @@ def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None
     scene_removed = False  # whether a photo's scene outside the paper was taken from `ink` (in place)
     if photo:
         labels = label_components(visible)
-        outside = outside_paper(visible, labels) | soft_regions(ink, visible, labels) | beyond_paper_edges(g, visible)
+        outside = (outside_paper(visible, labels) | soft_regions(ink, visible, labels, strokes(ink, floor))
+                   | beyond_paper_edges(g, visible))
         ink[outside] = 0
         visible &= ~outside
         scene_removed = bool(outside.any())
     before = ink
-    ink = remove_lines(ink, visible, smooth > floor / 2, colour)
+    ink = remove_lines(ink, visible, smooth > floor / 2, colour, PHOTO_SKEW if photo else MAX_SKEW)
     # Where nothing was removed (no scene, no paper lines: most drawings), the 3x3 means are `smooth` already.
     unchanged = not scene_removed and (ink is before or np.array_equal(ink, before))
     contrast = float((smooth if unchanged else box_mean(ink, 1)).max())
@@ -284,9 +288,19 @@ def paper_level(x: np.ndarray) -> float:
 def find_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> Ink | None:
     """The ink map of a decoded image, or None when it holds no ink (blank, uniform, pure noise).
     `work_side`: the longest side it is analysed at (reading a number wants more than one digit)."""
+    enlarged = enlargement(image.size)
+    if enlarged > 1:
+        image = image.resize((image.width * enlarged, image.height * enlarged), Image.Resampling.BICUBIC)
     g, factor = gray_of(image, name, work_side)
     colour = Colour(image, factor, g.shape) if image.mode == "RGB" else None
     ink = ink_of_gray(g, photo=image.width * image.height > WORK_SIDE**2, colour=colour)
     if ink is None or not ink.any():
         return None
-    return Ink(ink, factor, denoise_radius(g.shape))
+    return Ink(ink, factor / enlarged, denoise_radius(g.shape))
+
+
+def enlargement(size: tuple[int, int]) -> int:
+    """The whole factor a tiny image is enlarged by before analysis, to MIN_SIDE on its longest side
+    (1 for others): in a crop a few dozen px across, strokes, lines and their gaps are a px or two,
+    and read apart at no scale (a tight crop's thick 8 passed as a box; its box and a 2, as a blob)."""
+    return -(-MIN_SIDE // max(size)) if 0 < max(size) < MIN_SIDE else 1

@@ -16,8 +16,9 @@ import numpy as np
 
 from .imageops import nonzero, row_counts, row_runs
 
-MAX_SKEW = 0.07  # tan of the largest skew searched: 4 degrees
-SKEW_STEPS = 15  # skews tried first, evenly spaced in -MAX_SKEW..MAX_SKEW, then refined
+MAX_SKEW = 0.07  # tan of the largest skew searched: 4 degrees (a scan, a screenshot)
+PHOTO_SKEW = 0.16  # ...in a photo: 9 degrees (a phone held a little turned, and keystone on top)
+SKEW_STEP = 0.01  # the coarse search's spacing, before it is refined
 SKEW_SAMPLE = 2000  # ink pixels enough to measure the skew
 GAP = 4  # px: gaps this short in a run (JPEG, faint print) do not break it
 MIN_ASPECT = 5  # a line is at least this many times as long as it is thick
@@ -52,10 +53,11 @@ class Line:
         return self.start <= EDGE, self.end >= along - 1 - EDGE
 
 
-def skew_of(mask: np.ndarray) -> float:
-    """The skew (tan) that makes the rows' ink counts most peaked: horizontal lines then lie in rows.
-    Of equally good skews the smallest wins, so a mask without lines stays as it is. Searched coarse
-    to fine on at most SKEW_SAMPLE of the ink's pixels (plenty to place a line)."""
+def skew_of(mask: np.ndarray, max_skew: float = MAX_SKEW) -> float:
+    """The skew (tan, up to `max_skew` either way) that makes the rows' ink counts most peaked:
+    horizontal lines then lie in rows. Of equally good skews the smallest wins, so a mask without
+    lines stays as it is. Searched coarse to fine on at most SKEW_SAMPLE of the ink's pixels (plenty
+    to place a line)."""
     total = int(np.count_nonzero(mask))
     if total < 16:
         return 0.0
@@ -64,9 +66,9 @@ def skew_of(mask: np.ndarray) -> float:
     # which bincount counts 1.5x faster than runs of one row.
     xs, ys = nonzero(np.ascontiguousarray(mask[:, ::step].T))
     h, w = mask.shape
-    margin = int(MAX_SKEW * w) + 1
+    margin = int(max_skew * w) + 1
     ys, xs = (ys + margin).astype(np.float32), (xs * step - w / 2).astype(np.float32)
-    # Every skew tried (at most MAX_SKEW plus a coarse step, under 2 * MAX_SKEW) moves a pixel by less
+    # Every skew tried (at most max_skew plus a coarse step, under 2 * max_skew) moves a pixel by less
     # than the margin: rows of each skew lie in 0..size-1.
     size = h + 2 * margin
 
@@ -82,7 +84,7 @@ def skew_of(mask: np.ndarray) -> float:
         i = int(np.argmax(scores))
         return skews[i], float(scores[i])
 
-    coarse = np.linspace(-MAX_SKEW, MAX_SKEW, SKEW_STEPS)
+    coarse = np.linspace(-max_skew, max_skew, 2 * round(max_skew / SKEW_STEP) + 1)
     best, score = best_of(sorted(coarse.tolist(), key=abs))  # the first of equals: the smallest skew
     spacing = coarse[1] - coarse[0]
     # Finer skews around it, nearest first. The nearest is the best itself (offset 0), scored already:
@@ -92,14 +94,14 @@ def skew_of(mask: np.ndarray) -> float:
     return float(near if near_score > score else best)
 
 
-def may_hold_lines(mask: np.ndarray, min_length: int) -> bool:
+def may_hold_lines(mask: np.ndarray, min_length: int, max_skew: float = MAX_SKEW) -> bool:
     """Cheaply, whether some band of rows as tall as a skewed line is inked along a run of at least
     `min_length` columns: without one there is no horizontal line to look for (a row of digits covers
     as many columns, but with gaps). Along any `min_length` columns a skewed line's rows drift by
     less than k; every k rows in a row are inside one of the bands of 2k rows starting at multiples
     of k."""
     h, w = mask.shape
-    k = min(h, int(MAX_SKEW * min_length) + 2)
+    k = min(h, int(max_skew * min_length) + 2)
     blocks = mask[::k].copy()  # (ceil(h / k), w): whether each block of k rows is inked, column by column
     for i in range(1, k):  # k slices ORed: 4x faster than any() along the middle axis of (h / k, k, w)
         part = mask[i::k]
@@ -205,18 +207,19 @@ def _full_thickness(straight: np.ndarray, line: Line) -> Line:
         reach *= 4
 
 
-def find_lines(mask: np.ndarray, min_fraction: float) -> tuple[list[Line], dict[int, np.ndarray]]:
-    """The straight lines at least `min_fraction` of the image long, both directions, and for each
-    direction the column (or row) shifts that straighten it."""
+def find_lines(mask: np.ndarray, min_fraction: float,
+               max_skew: float = MAX_SKEW) -> tuple[list[Line], dict[int, np.ndarray]]:
+    """The straight lines at least `min_fraction` of the image long, both directions, skewed up to
+    `max_skew` (tan), and for each direction the column (or row) shifts that straighten it."""
     bands: dict[int, tuple[np.ndarray, list[Line]]] = {}  # per direction: the straightened mask, its bands
     shifts: dict[int, np.ndarray] = {}
     for axis in (0, 1):
         m = mask if axis == 0 else np.ascontiguousarray(mask.T)  # 2x faster to scan than the view
         min_length = max(8, int(min_fraction * m.shape[1]))
-        if not may_hold_lines(m, min_length):
+        if not may_hold_lines(m, min_length, max_skew):
             shifts[axis] = np.zeros(m.shape[1], np.intp)
             continue
-        skew = skew_of(m)
+        skew = skew_of(m, max_skew)
         straight, shift = straighten(m, skew)
         shifts[axis] = shift
         bands[axis] = straight, _bands(long_runs(straight, min_length), axis, skew)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .colour import Colour, differs, pen_pixels
 from .imageops import component_boxes, label_components
-from .lines import MIN_ASPECT, Line, band_pixels, find_lines
+from .lines import MAX_SKEW, MIN_ASPECT, Line, band_pixels, find_lines
 from .printed import ASPECT, families, frames, own_print, print_strength
 from .rings import boxes_around
 
@@ -127,27 +127,29 @@ def _without(mask: np.ndarray, bands: list[tuple[np.ndarray, np.ndarray]]) -> np
 
 
 def remove_lines(ink: np.ndarray, mask: np.ndarray, faint: np.ndarray | None = None,
-                 colour: Colour | None = None) -> np.ndarray:
+                 colour: Colour | None = None, max_skew: float = MAX_SKEW) -> np.ndarray:
     """`ink` (H, W) float with the paper's lines zeroed; `mask` (H, W) bool says where ink is. Fainter
     lines are looked for again in `faint`, a mask at a lower threshold, if given and if it holds more
     than the mask: a grid's minor lines, whose crossings alone reach the mask, or a ruling too faint
     for it. A box around the writing goes first, whole. `colour`: the image's colour, where a line and
-    the pen differ in it (a stroke along a green grid line stays)."""
+    the pen differ in it (a stroke along a green grid line stays). `max_skew`: the steepest line
+    looked for (tan)."""
     frame = boxes_around(mask)
     if frame.any():
         ink, mask = np.where(frame, 0, ink), mask & ~frame
         faint = faint & ~frame if faint is not None else None
-    out = _remove_lines(ink, mask, ink, colour)
+    out = _remove_lines(ink, mask, ink, colour, max_skew)
     if faint is not None and faint.sum() > FAINTER * mask.sum():
-        out = _remove_lines(out, faint, ink, colour)
+        out = _remove_lines(out, faint, ink, colour, max_skew)
     return out
 
 
-def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, colour: Colour | None) -> np.ndarray:
+def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, colour: Colour | None,
+                  max_skew: float) -> np.ndarray:
     """`ink` with the paper's lines in `mask` zeroed. `printed_ink`: the ink before any line was
     removed, where a line's print is compared with the others' (after the first pass the lines it
     removed would be blank, and anything beside them would seem printed darker)."""
-    lines, shifts = find_lines(mask, MIN_LINE)
+    lines, shifts = find_lines(mask, MIN_LINE, max_skew)
     if not lines:
         return ink
     bands = [band_pixels(line, mask.shape, shifts, grow=1) for line in lines]

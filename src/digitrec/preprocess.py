@@ -20,11 +20,13 @@ from .images import ImageSource, check_finite, describe, load_image
 from .ink import WORK_SIDE, Ink, find_ink, wide_scale
 
 SPECK = 0.05  # blobs with less than 5% of the largest blob's ink are specks (noise, dust)
-NEAR = 0.12  # a blob this close to the digit (a fraction of its size) is part of it
+NEAR = 0.12  # a blob this close to the digit (a fraction of its size) is part of it,
+SPRAWL = 2.0  # ...unless it is more than this many times as big
 EDGE_WEIGHT = 0.25  # a blob touching the image's edge weighs this much when the digit is chosen
 # A blob as wide as most of the image (RULE_SPAN of its width) and under RULE_FLAT as tall as wide is what
 # a ruling left (a photo's curved line, broken into segments): it weighs RULE_WEIGHT when the digit is chosen.
 RULE_SPAN, RULE_FLAT, RULE_WEIGHT = 0.8, 0.25, 0.01
+HUG = 0.3  # ...and so does one as flat along one edge of the image, running this fraction of it
 RIVAL = 0.3  # a blob beside the digit with this fraction of its ink may be another digit
 SLIVER = 0.6  # a blob cut by the left or right edge beside the digit, with less of its ink, is a neighbour's
 # Ink spanning fewer px than this (at analysis resolution, before denoising blurred it) is a dot,
@@ -216,16 +218,23 @@ def select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     # Ink along the image's edge is more often a neighbour's sliver, the paper's edge or a shadow than
     # the digit: it counts for less when choosing the digit (a tight crop's digit still wins, alone).
     weight = np.array([1.0] + [_weight(boxes[label], gh, gw) for label in range(1, len(mass))])
-    main = int(np.argmax((mass * weight)[1:])) + 1
+    # Chosen by heft (the sum of its cells' squared ink), not ink: faint speckle (a shadow's ragged
+    # remnant, a grid's crossings) spreads as much ink as the digit, but thinly over many cells.
+    heft = np.bincount(labels.ravel(), weights=np.square(cells).ravel())
+    main = int(np.argmax((heft * weight)[1:])) + 1
     keep, group = {main}, boxes[main]
     for _ in range(3):  # pieces join the group; a piece near a joined piece may join next round
-        reach = NEAR * max(group[1] - group[0] + 1, group[3] - group[2] + 1)
+        size = max(group[1] - group[0] + 1, group[3] - group[2] + 1)
+        reach = NEAR * size
         for label, box in boxes.items():
             # Cut by the left or right edge, beside the digit (sharing none of its columns) and lighter:
             # a neighbour's sliver (a tight crop's digit in two strokes has two as heavy).
             sliver = ((box[2] == 0 or box[3] == gw - 1) and (box[2] > group[3] or box[3] < group[2])
                       and mass[label] < SLIVER * mass[main])
-            if label not in keep and mass[label] >= SPECK * mass[main] and _gap(box, group) <= reach and not sliver:
+            # Nor does a piece far bigger than the digit join it (a shadow's speckle all around it).
+            sprawls = max(box[1] - box[0], box[3] - box[2]) + 1 > SPRAWL * size
+            if (label not in keep and mass[label] >= SPECK * mass[main] and _gap(box, group) <= reach
+                    and not sliver and not sprawls):
                 keep.add(label)
                 group = (min(group[0], box[0]), max(group[1], box[1]), min(group[2], box[2]), max(group[3], box[3]))
     kept = np.zeros(len(mass), bool)  # per label: a lookup, 5x faster than np.isin
@@ -244,6 +253,12 @@ def _weight(box: tuple[int, int, int, int], gh: int, gw: int) -> float:
     gh x gw grid)."""
     width, height = box[3] - box[2] + 1, box[1] - box[0] + 1
     if width >= RULE_SPAN * gw and height <= RULE_FLAT * width:
+        return RULE_WEIGHT
+    # A thin strip along one edge, not across to the opposite one: what a shadow, a vignette's dark
+    # corner or the desk left along the frame, or a margin line's remnant.
+    along_side = (box[2] == 0) != (box[3] == gw - 1) and height >= HUG * gh and width <= RULE_FLAT * height
+    along_end = (box[0] == 0) != (box[1] == gh - 1) and width >= HUG * gw and height <= RULE_FLAT * width
+    if along_side or along_end:
         return RULE_WEIGHT
     return EDGE_WEIGHT if (box[0] == 0 or box[2] == 0 or box[1] == gh - 1 or box[3] == gw - 1) else 1.0
 

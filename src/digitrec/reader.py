@@ -18,7 +18,7 @@ from PIL import Image
 
 from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
-from .ink import WORK_SIDE, Ink
+from .ink import WORK_SIDE, Ink, enlargement
 from .paper import stroke_width
 from .preprocess import NO_DIGIT_HINT, SLIVER, digit_ink, ink_to_mnist, leans, select_digit
 from .segment import Box, Piece, piece_ink, segment
@@ -126,7 +126,8 @@ def _as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> 
     """A lone digit's 28x28s exactly as `predict` makes them (at its analysis size, with its choice of
     blobs, in each of its views), so that a single digit reads as `predict` reads it; `crop`, the
     segmenter's, when preprocessing sees several digits or none."""
-    same = math.ceil(max(image.size) / WORK_SIDE) == ink.scale  # then both analyses made the same map
+    # Then both analyses made the same map.
+    same = math.ceil(max(image.size) / WORK_SIDE) / enlargement(image.size) == ink.scale
     try:
         shown = views(image, name, ink if same else None)
     except DigitrecError:
@@ -177,7 +178,7 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
 def _box(ink: Ink, piece: Piece, columns: tuple[int, int], part: np.ndarray | None = None) -> tuple[int, ...]:
     """A digit's box in input pixels (x0, y0, x1, y1), exclusive ends."""
     s = ink.scale
-    return (columns[0] * s, piece.box.y0 * s, (columns[1] + 1) * s, (piece.box.y1 + 1) * s)
+    return tuple(round(v * s) for v in (columns[0], piece.box.y0, columns[1] + 1, piece.box.y1 + 1))
 
 
 def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:

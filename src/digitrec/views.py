@@ -63,7 +63,7 @@ def _closer(image: Image.Image, ink: Ink, name: str) -> Ink | None:
     h, w = int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
     if max(h, w) > SMALL * max(ink.map.shape):
         return None
-    s, dy, dx = ink.scale, round(MARGIN * h), round(MARGIN * w)
+    s, dy, dx = int(ink.scale), round(MARGIN * h), round(MARGIN * w)  # a whole factor: 2 or more
     box = (max(0, (int(cols[0]) - dx) * s), max(0, (int(rows[0]) - dy) * s),
            min(image.width, (int(cols[-1]) + 1 + dx) * s), min(image.height, (int(rows[-1]) + 1 + dy) * s))
     return find_ink(image.crop(box), name)
