@@ -8,7 +8,17 @@ from collections import deque
 import numpy as np
 import pytest
 
-from digitrec.imageops import box_mean, label_components, median, morph, pad, quantile_sorted, sample
+from digitrec.imageops import (
+    box_mean,
+    label_components,
+    median,
+    morph,
+    np_lower_quartile,
+    np_median,
+    pad,
+    quantile_sorted,
+    sample,
+)
 
 SHAPES = [(1, 1), (3, 7), (16, 16), (31, 5), (64, 65)]
 
@@ -53,6 +63,15 @@ def test_median_and_quantiles_are_numpys(n):
         assert quantile_sorted(s, q) == pytest.approx(np.percentile(x, 100 * q), abs=1e-6)
     rows = np.sort(np.random.default_rng(0).random((4, n)), axis=1)  # along the last axis of a block grid
     np.testing.assert_allclose(quantile_sorted(rows, 0.25), np.percentile(rows, 25, axis=1))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 64, 1001, 1002])
+def test_np_median_and_lower_quartile_are_numpys_to_the_bit(n):
+    rng = np.random.default_rng(n)
+    for x in (rng.random(n, dtype=np.float32), rng.integers(0, 5, n).astype(np.float32) / 3,
+              rng.standard_normal(n).astype(np.float32) * 1e-30, rng.standard_normal(n)):
+        assert np_median(x) == np.median(x)
+        assert np_lower_quartile(x) == np.quantile(x, 0.25)
 
 
 def test_sample_takes_every_kth_pixel():

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import DigitrecError
-from .imageops import component_boxes, label_components, morph, pad
+from .imageops import component_boxes, morph, pad, paint_runs, run_components
 from .images import ImageSource, check_finite, describe, load_image
 from .ink import WORK_SIDE, Ink, find_ink, wide_scale
 
@@ -181,9 +181,9 @@ def stroke_width(x: np.ndarray) -> float:
     return float(2 * x.sum() / max(float(tv), 1e-6))
 
 
-def _components(ink: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
-    """(labels of ink blobs on a grid of at most 64x64 cells, the cell size in px, the cells' ink). On the grid,
-    strokes a few pixels apart (the bar of a 5) are one blob."""
+def _cells(ink: np.ndarray) -> tuple[np.ndarray, int]:
+    """(the ink summed in cells of a grid of at most 64x64, the cell size in px). On the grid, strokes a few
+    pixels apart (the bar of a 5) are one blob."""
     h, w = ink.shape
     c = max(1, math.ceil(max(h, w) / 64))
     gh, gw = math.ceil(h / c), math.ceil(w / c)
@@ -195,7 +195,7 @@ def _components(ink: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
     cells = rows[:, ::c].copy()
     for j in range(1, c):
         cells += rows[:, j::c]
-    return label_components(cells > 0), c, cells
+    return cells, c
 
 
 def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
@@ -208,10 +208,12 @@ def select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     a 4 in two strokes). Specks, a printed label above a box, a tick of a form's cell and a sliver
     of the neighbouring digit at the edge are dropped. Also whether another digit-like blob stands
     beside it: then the image holds several digits."""
-    labels, c, cells = _components(ink)
-    mass = np.bincount(labels.ravel(), weights=cells.ravel())
-    if len(mass) <= 2:
+    cells, c = _cells(ink)
+    runs, label = run_components(cells > 0)
+    if label.max(initial=0) <= 1:  # one blob or none (most drawings): no image of the labels needed
         return ink, False
+    labels = paint_runs(cells.shape, runs, label)
+    mass = np.bincount(labels.ravel(), weights=cells.ravel())
     boxes = dict(enumerate(map(tuple, component_boxes(labels).tolist())))
     del boxes[0]
     gh, gw = labels.shape
