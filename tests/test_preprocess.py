@@ -228,6 +228,15 @@ def test_speckle_all_around_the_digit_does_not_join_it() -> None:
     assert np.array_equal(chosen, three)
 
 
+def test_a_line_from_top_to_bottom_beside_the_digit_is_no_second_digit() -> None:
+    """What is left of a photo's margin line, from the top edge to the bottom, beside a 3 five times
+    shorter: as heavy as a digit, but far taller than one."""
+    ink, three = _three_in_a_map()
+    ink[:, 150:153] = 0.5
+    chosen, several = select_digit(ink)
+    assert np.array_equal(chosen, three) and not several
+
+
 @pytest.mark.parametrize("canvas, pen", [(600, 2), (300, 1), (1000, 3), (600, 70), (600, 110)])
 def test_thin_and_thick_strokes_are_brought_to_mnist_widths(canvas: int, pen: int) -> None:
     """A 7 drawn with a hair-thin pen or a fat marker comes out with MNIST-like strokes: between the

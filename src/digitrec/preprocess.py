@@ -266,12 +266,13 @@ def _weight(box: tuple[int, int, int, int], gh: int, gw: int) -> float:
 
 
 def _rival(box: tuple[int, int, int, int], mass: float, group: tuple[int, int, int, int], main: float) -> bool:
-    """Whether a blob left out beside the digit looks like another digit: as heavy and tall as one,
-    level with it, and apart from it sideways (the 2 of "42")."""
+    """Whether a blob left out beside the digit looks like another digit: as heavy and tall as one
+    (not far taller: a margin line's remains from top to bottom), level with it, and apart from it
+    sideways (the 2 of "42")."""
     height, group_height = box[1] - box[0] + 1, group[1] - group[0] + 1
     level = min(box[1], group[1]) - max(box[0], group[0]) + 1 >= 0.5 * min(height, group_height)
     apart = box[2] > group[3] or box[3] < group[2]
-    return mass >= RIVAL * main and height >= 0.5 * group_height and level and apart
+    return mass >= RIVAL * main and 0.5 * group_height <= height <= SPRAWL * group_height and level and apart
 
 
 def _scale_to_box(crop: np.ndarray) -> np.ndarray:
