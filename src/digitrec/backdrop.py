@@ -108,7 +108,7 @@ def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, strokes:
     return np.isin(labels, soft) & ~strokes if soft.size else np.zeros_like(mask)
 
 
-def strokes(ink: np.ndarray, floor: float) -> np.ndarray:
+def standing_out(ink: np.ndarray, floor: float) -> np.ndarray:
     """Where `ink` stands out of its local floor by more than `floor` (a top-hat: the floor is a grey
     opening, which no stroke or line under 2 * STROKE px wide survives, and which follows shading)."""
     return box_mean(ink - morph(morph(ink, -STROKE), STROKE), 1) > floor
