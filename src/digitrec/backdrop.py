@@ -81,11 +81,12 @@ def beyond_paper_edges(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, strokes: np.ndarray) -> np.ndarray:
+def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, floor: float) -> np.ndarray:
     """Faint regions of `mask` whose edges are soft: shading, a shadow or a vignette, not writing.
     Ink falls off within a pixel or two of a stroke's edge; a shadow's darkness fades over tens of
     pixels. Sharpness: the mean change of ink per px across a region's edge, over its peak.
-    `labels`: the mask's components. A digit written in a shadow stands out of it: its `strokes` stay."""
+    `labels`: the mask's components. A digit written in a shadow stands out of it by more than `floor`
+    (`standing_out`): its strokes stay."""
     count = int(labels.max())
     if not count:
         return np.zeros_like(mask)
@@ -105,7 +106,7 @@ def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, strokes:
     sharpness = edge_sum / np.maximum(edge_len, 1) / np.maximum(peak, 1e-6)
     soft = np.flatnonzero((sharpness < SOFT) & (peak < SHADE))  # an upscaled digit is soft, but dark
     soft = soft[soft > 0]
-    return np.isin(labels, soft) & ~strokes if soft.size else np.zeros_like(mask)
+    return np.isin(labels, soft) & ~standing_out(ink, floor) if soft.size else np.zeros_like(mask)
 
 
 def standing_out(ink: np.ndarray, floor: float) -> np.ndarray:

@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageChops
 
-from .backdrop import beyond_paper_edges, outside_paper, soft_regions, standing_out
+from .backdrop import beyond_paper_edges, outside_paper, soft_regions
 from .colour import Colour
 from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample, sampled_box_mean
 from .images import check_finite
@@ -248,7 +248,7 @@ def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None
     scene_removed = False  # whether a photo's scene outside the paper was taken from `ink` (in place)
     if photo:
         labels = label_components(visible)
-        outside = (outside_paper(visible, labels) | soft_regions(ink, visible, labels, standing_out(ink, floor))
+        outside = (outside_paper(visible, labels) | soft_regions(ink, visible, labels, floor)
                    | beyond_paper_edges(g, visible))
         ink[outside] = 0
         visible &= ~outside
@@ -295,7 +295,7 @@ def paper_level(x: np.ndarray) -> float:
 def find_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> Ink | None:
     """The ink map of a decoded image, or None when it holds no ink (blank, uniform, pure noise).
     `work_side`: the longest side it is analysed at (reading a number wants more than one digit)."""
-    enlarged = enlargement(image.size)
+    enlarged, scale = enlargement(image.size), analysis_scale(image.size, work_side)
     if enlarged > 1:
         image = image.resize((image.width * enlarged, image.height * enlarged), Image.Resampling.BICUBIC)
     g, factor = gray_of(image, name, work_side)
@@ -303,7 +303,14 @@ def find_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> Ink |
     ink = ink_of_gray(g, photo=image.width * image.height > WORK_SIDE**2, colour=colour)
     if ink is None or not ink.any():
         return None
-    return Ink(ink, factor / enlarged, denoise_radius(g.shape))
+    return Ink(ink, scale, denoise_radius(g.shape))
+
+
+def analysis_scale(size: tuple[int, int], work_side: int = WORK_SIDE) -> float:
+    """The `Ink.scale` `find_ink` gives an image of `size` analysed at `work_side`: its reduction factor
+    (`gray_of`'s, of the image as enlarged) over its enlargement."""
+    enlarged = enlargement(size)
+    return math.ceil(max(size) * enlarged / work_side) / enlarged
 
 
 def enlargement(size: tuple[int, int]) -> int:

@@ -209,10 +209,10 @@ def select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     of the neighbouring digit at the edge are dropped. Also whether another digit-like blob stands
     beside it: then the image holds several digits."""
     cells, c = _cells(ink)
-    runs, label = run_components(cells > 0)
-    if label.max(initial=0) <= 1:  # one blob or none (most drawings): no image of the labels needed
+    runs, run_labels = run_components(cells > 0)
+    if run_labels.max(initial=0) <= 1:  # one blob or none (most drawings): no image of the labels needed
         return ink, False
-    labels = paint_runs(cells.shape, runs, label)
+    labels = paint_runs(cells.shape, runs, run_labels)
     mass = np.bincount(labels.ravel(), weights=cells.ravel())
     boxes = dict(enumerate(map(tuple, component_boxes(labels).tolist())))
     del boxes[0]

@@ -18,7 +18,7 @@ from PIL import Image
 
 from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
-from .ink import WORK_SIDE, Ink, enlargement
+from .ink import Ink, analysis_scale
 from .paper import stroke_width
 from .preprocess import NO_DIGIT_HINT, SLIVER, digit_ink, ink_to_mnist, leans, select_digit
 from .segment import Box, Piece, piece_ink, segment
@@ -126,8 +126,7 @@ def _as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> 
     """A lone digit's 28x28s exactly as `predict` makes them (at its analysis size, with its choice of
     blobs, in each of its views), so that a single digit reads as `predict` reads it; `crop`, the
     segmenter's, when preprocessing sees several digits or none."""
-    # Then both analyses made the same map.
-    same = math.ceil(max(image.size) / WORK_SIDE) / enlargement(image.size) == ink.scale
+    same = analysis_scale(image.size) == ink.scale  # then both analyses made the same map
     try:
         shown = views(image, name, ink if same else None)
     except DigitrecError:
