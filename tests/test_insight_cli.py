@@ -163,6 +163,8 @@ def test_a_recipe_names_its_real_world_training_options() -> None:
     assert "(25% blurred)" in text and "not-a-digit with joined halves" in text and "3000 flagged 1s" in text
     assert "drawn digits" not in text
     assert "16000 drawn digits" in recipe_text(preset_config("shipped", drawn_digits=16000))
+    paper = recipe_text(preset_config("shipped", paper_digits=16000, paper_negatives=16000))
+    assert "16000 digits on paper" in paper and "16000 non-digits on paper" in paper
     assert text.endswith("weights averaged (EMA 0.999)")
     assert recipe_text(preset_config("shipped", init="runs/a/best.safetensors")).endswith(
         "fine-tuned from best.safetensors")

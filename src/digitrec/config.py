@@ -63,6 +63,11 @@ class TrainConfig:
                              "flag drawn on, as much of the world writes a 1) to the training images")
     drawn_digits: int = _opt(0, "add this many generated digits, drawn by pen strokes and in print fonts "
                              "(forms MNIST seldom holds: based 1s, crossed 7s, open 4s), to the training images")
+    paper_digits: int = _opt(0, "add this many training digits written on generated pages (ruled, squared, "
+                             "boxed, in cells; coloured paper and pens, blur, JPEG) and brought to MNIST "
+                             "form by the real preprocessing, with what it leaves of the page")
+    paper_negatives: int = _opt(0, "with --negatives, add this many generated non-digits on such pages to "
+                                "the not-a-digit pool")
     init: str = _opt("", "start from this checkpoint's weights instead of random ones (fine-tuning); "
                      "it must hold --model with the same outputs")
     val_size: int = _opt(5000, "hold out the last N training images to pick the `best` checkpoint "
@@ -143,6 +148,8 @@ def _ranges(c: TrainConfig) -> list[tuple[str, Any, bool, str]]:
         ("negatives", c.negatives, _finite(c.negatives) and 0 <= c.negatives <= 0.5, "between 0 and 0.5"),
         ("flagged_ones", c.flagged_ones, 0 <= c.flagged_ones <= 60_000, "between 0 and 60000"),
         ("drawn_digits", c.drawn_digits, 0 <= c.drawn_digits <= 60_000, "between 0 and 60000"),
+        ("paper_digits", c.paper_digits, 0 <= c.paper_digits <= 60_000, "between 0 and 60000"),
+        ("paper_negatives", c.paper_negatives, 0 <= c.paper_negatives <= 60_000, "between 0 and 60000"),
         ("val_size", c.val_size, 0 <= c.val_size <= 50_000, "between 0 and 50000"),
         ("train_limit", c.train_limit, 0 <= c.train_limit <= 60_000, "between 0 (all) and 60000"),
         ("seed", c.seed, 0 <= c.seed < 2**31, "between 0 and 2147483647"),

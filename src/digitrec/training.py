@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
@@ -105,27 +106,46 @@ def load_splits(cfg: TrainConfig, device: torch.device) -> Splits:
         return (x.unsqueeze(1) if x.dim() == 3 else x.long()).to(device)
 
     val = slice(len(images) - cfg.val_size, len(images))
-    pool = None
-    if cfg.negatives:  # drawn from the training digits only: the validation and test sets stay unseen
-        from .negatives import generate
+    # Drawn from the training digits only: the validation and test sets stay unseen.
+    train = images[:n_train].numpy(), labels[:n_train].numpy()
+    pool = put(torch.from_numpy(negative_pool(cfg, *train))) if cfg.negatives else None
+    more, more_labels = generated_digits(cfg, *train)
+    train_images = torch.cat([images[:n_train], torch.from_numpy(more)])
+    train_labels = torch.cat([labels[:n_train], torch.from_numpy(more_labels).to(labels.dtype)])
+    return Splits(put(train_images), put(train_labels), put(images[val]), put(labels[val]),
+                  put(test_images), put(test_labels), pool)
 
-        pool = put(torch.from_numpy(generate(NEGATIVE_POOL, cfg.seed, images[:n_train].numpy(),
-                                             labels[:n_train].numpy(), cfg.negative_halves)))
-    train_images, train_labels = images[:n_train], labels[:n_train]
-    if cfg.flagged_ones:  # made from training 1s only, like the negatives
+
+def negative_pool(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The not-a-digit images of outlier exposure, uint8 (N, 28, 28), made from training digits
+    (`images`/`labels`) where they need some: NEGATIVE_POOL of them, and --paper-negatives on pages."""
+    from .negatives import generate
+
+    pool = generate(NEGATIVE_POOL, cfg.seed, images, labels, cfg.negative_halves)
+    if not cfg.paper_negatives:
+        return pool
+    from .scenes import paper_negatives
+
+    return np.concatenate([pool, paper_negatives(cfg.paper_negatives, cfg.seed, images, labels)])
+
+
+def generated_digits(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The training digits MNIST lacks, uint8 (N, 28, 28) and their labels int64 (N,): --flagged-ones (from
+    the training 1s among `images`/`labels`), --drawn-digits and --paper-digits (on pages)."""
+    parts = [(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))]
+    if cfg.flagged_ones:
         from .positives import flagged_ones
 
-        extra = torch.from_numpy(flagged_ones(cfg.flagged_ones, cfg.seed, train_images.numpy(), train_labels.numpy()))
-        train_images = torch.cat([train_images, extra])
-        train_labels = torch.cat([train_labels, torch.ones(len(extra), dtype=train_labels.dtype)])
+        parts.append((flagged_ones(cfg.flagged_ones, cfg.seed, images, labels), np.ones(cfg.flagged_ones, np.int64)))
     if cfg.drawn_digits:
         from .positives import drawn_digits
 
-        drawn, drawn_labels = drawn_digits(cfg.drawn_digits, cfg.seed)
-        train_images = torch.cat([train_images, torch.from_numpy(drawn)])
-        train_labels = torch.cat([train_labels, torch.from_numpy(drawn_labels).to(train_labels.dtype)])
-    return Splits(put(train_images), put(train_labels), put(images[val]), put(labels[val]),
-                  put(test_images), put(test_labels), pool)
+        parts.append(drawn_digits(cfg.drawn_digits, cfg.seed))
+    if cfg.paper_digits:
+        from .scenes import paper_digits
+
+        parts.append(paper_digits(cfg.paper_digits, cfg.seed, images, labels))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def build_model(cfg: TrainConfig, device: torch.device, init: bool = True) -> tuple[torch.nn.Module, models.ModelSpec]:
