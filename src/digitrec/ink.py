@@ -34,6 +34,7 @@ MIN_CONTRAST = 0.1  # ink must differ from the paper by at least 10% of full sca
 NOISE_FACTOR = 8.0  # ...and by this many standard deviations of the paper's (3x3-averaged) noise
 LOW, HIGH = 0.25, 0.6  # fractions of the ink contrast mapped to 0 and to full ink
 KEYED_PAPER = 0.25  # a transparent pixel's hidden tone this far from the strokes' is the paper's
+AMBIGUOUS = 0.15  # a median tone this close (a fraction of the tones' range) to their middle decides no polarity
 BORDER = 0.1  # the outer tenth of each side: mostly paper, even where a tight crop's thick digit is most of the image
 
 
@@ -206,6 +207,10 @@ def raw_ink(g: np.ndarray, blocks: int = BLOCKS, photo: bool = False) -> np.ndar
         if hi - lo > 2 * MIN_CONTRAST and abs(border - typical) > far and abs(corners - typical) > far:
             typical = border
         elif hi - lo > 2 * MIN_CONTRAST and corners - typical > far:
+            typical = corners
+        elif hi - lo > 2 * MIN_CONTRAST and abs(typical - (lo + hi) / 2) < AMBIGUOUS * (hi - lo):
+            # The median tone halfway between the extremes is the edge of a thick digit covering half
+            # the crop, not the paper's: the corners tell (three of a tight crop's four are paper).
             typical = corners
     dark_ink = typical - lo > hi - typical  # the ink is the tone far from the typical (paper) tone
     x = 1.0 - g if dark_ink else g
