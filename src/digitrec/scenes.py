@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from .errors import DigitrecError
+from .negatives import draw_strokes
 from .preprocess import analyse, ink_to_mnist
 
 Ink = np.ndarray  # (H, W) float32 in 0..1: 1 where the pen laid ink
@@ -211,14 +212,53 @@ def paper_digits(count: int, seed: int, images: np.ndarray, labels: np.ndarray) 
     return on_pages(count, seed, write, labelled=True), wanted.astype(np.int64)
 
 
+def marker_hatching(rng: np.random.Generator) -> Ink:
+    """Hatching in a marker's wide strokes of uneven length, often touching: a scribbled-out patch."""
+    n, angle = int(rng.integers(4, 11)), rng.uniform(0, math.pi)
+    along = np.array([math.cos(angle), math.sin(angle)])
+    across = np.array([-along[1], along[0]])
+    strokes = []
+    for offset in np.linspace(-0.4, 0.4, n):
+        a, b = rng.uniform(0.25, 0.45, 2)
+        strokes.append([tuple(0.5 + offset * across - a * along), tuple(0.5 + offset * across + b * along)])
+    return draw_strokes(strokes, rng, smooth=False, pen=(0.08, 0.18))
+
+
+def chevron(rng: np.random.Generator) -> Ink:
+    """A pen's <, >, ^ or ~."""
+    kind = int(rng.integers(4))
+    if kind == 3:
+        t = np.linspace(0, 1, 12)
+        return draw_strokes([list(zip(t, 0.5 - 0.2 * np.sin(t * 2 * math.pi), strict=True))], rng)
+    tip, ends = [((0.2, 0.5), [(0.8, 0.1), (0.8, 0.9)]), ((0.8, 0.5), [(0.2, 0.1), (0.2, 0.9)]),
+                 ((0.5, 0.15), [(0.1, 0.7), (0.9, 0.7)])][kind]
+    return draw_strokes([[ends[0], tip, ends[1]]], rng, smooth=False)
+
+
+def curved_arrow(rng: np.random.Generator) -> Ink:
+    """An arrow along an arc (a turn, a loop back), its head at one end or both."""
+    start, sweep = rng.uniform(0, 2 * math.pi), rng.uniform(1.5, 4.5) * rng.choice([-1, 1])
+    t = start + np.linspace(0, sweep, 16)
+    shaft = list(zip(0.5 + 0.4 * np.cos(t), 0.5 + 0.4 * np.sin(t), strict=True))
+    strokes = [shaft]
+    for end, inward in ((shaft[-1], shaft[-3]), (shaft[0], shaft[2]))[:1 + int(rng.random() < 0.3)]:
+        back = np.subtract(inward, end)
+        back = back / max(np.linalg.norm(back), 1e-6) * 0.25
+        for a in (0.6, -0.6):
+            turn = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+            strokes.append([end, tuple(np.add(end, turn @ back))])
+    return draw_strokes(strokes, rng, smooth=False)
+
+
 def paper_negatives(count: int, seed: int, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Up to `count` non-digits on pages in MNIST form, uint8 (N, 28, 28): letters, symbols, shapes,
-    scribbles, hatching, arrows, tangles of two MNIST digits and halves of two joined (`negatives`), in
-    turn. (Not empty pages: what preprocessing may leave of one, a line's remnant, is a 1 in MNIST form.)"""
+    """Up to `count` non-digits on pages in MNIST form, uint8 (N, 28, 28): letters, symbols, chevrons,
+    shapes, scribbles, hatching (a pen's and a marker's), arrows (straight and curved), tangles of two
+    MNIST digits and halves of two joined (`negatives`), in turn. (Not empty pages: what preprocessing
+    may leave of one, a line's remnant, is a 1 in MNIST form.)"""
     from .negatives import DigitLikeness, arrow, hatching, letter, recombined, scribble, shape, stitched, symbol
 
     digit_like = DigitLikeness(images, np.random.default_rng([seed, 2**31]))
     kinds: list[Callable[[np.random.Generator], Ink]] = [
-        letter, letter, symbol, shape, scribble, hatching, arrow, lambda r: recombined(r, images, labels),
-        lambda r: stitched(r, images, labels, digit_like)]
+        letter, letter, symbol, chevron, shape, scribble, hatching, marker_hatching, arrow, curved_arrow,
+        lambda r: recombined(r, images, labels), lambda r: stitched(r, images, labels, digit_like)]
     return on_pages(count, seed, lambda index, rng: (kinds[index % len(kinds)](rng), None), labelled=False)
