@@ -69,3 +69,9 @@ def test_paper_flags_join_the_training_data(monkeypatch) -> None:
 def test_paper_flags_are_checked(flag: str) -> None:
     with pytest.raises(DigitrecError, match=flag.replace("_", "-")):
         TrainConfig(**{flag: -1})
+
+
+def test_paper_negatives_need_a_not_a_digit_pool() -> None:
+    with pytest.raises(DigitrecError, match="without --negatives"):
+        TrainConfig(paper_negatives=100)
+    assert TrainConfig(paper_negatives=100, negatives=0.125).paper_negatives == 100
