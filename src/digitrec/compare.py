@@ -68,7 +68,7 @@ def recipe_text(cfg: TrainConfig) -> str:
         parts.append(f"{cfg.drawn_digits} drawn digits")
     if cfg.paper_digits:
         parts.append(f"{cfg.paper_digits} digits on paper")
-    if cfg.paper_negatives and cfg.negatives:
+    if cfg.paper_negatives:  # only with --negatives (TrainConfig checks)
         parts.append(f"{cfg.paper_negatives} non-digits on paper")
     if cfg.ema:
         parts.append(f"weights averaged (EMA {cfg.ema:g})")

@@ -195,22 +195,21 @@ def raw_ink(g: np.ndarray, blocks: int = BLOCKS, photo: bool = False) -> np.ndar
     if max(typical - lo, hi - typical) < MIN_CONTRAST:  # ink on under 0.1% of the image: use extremes
         every = box_mean(g, 1)
         lo, hi = float(every.min()), float(every.max())
-    if not photo:  # a photo's border may be the desk
+    # A photo's border may be the desk; a faint page's gradient has too little contrast for these rules.
+    if not photo and hi - lo > 2 * MIN_CONTRAST:
         border, corners = _border_tones(light)
-        # A border far from the median tone: the median is the ink's (a thick digit filling most of a
-        # tight crop), the border the paper's. A faint page's gradient has too little contrast for this.
-        # Unless the corners are of the median's tone: then the border is a thick digit's strokes, cut by
-        # a tight crop on every side (a 0's sides), and the median is the paper's, as in the corners.
-        # And where only the corners are far lighter than the median, the median and the border are a
-        # thick dark digit's, cut by every edge and covering most of the crop; its corners are paper.
         far = 0.5 * (hi - lo)
-        if hi - lo > 2 * MIN_CONTRAST and abs(border - typical) > far and abs(corners - typical) > far:
+        # A border far from the median tone: the median is the ink's (a thick digit filling most of a
+        # tight crop), the border the paper's. Unless the corners are of the median's tone: then the
+        # border is a thick digit's strokes, cut by a tight crop on every side (a 0's sides), and the
+        # median is the paper's, as in the corners.
+        if abs(border - typical) > far and abs(corners - typical) > far:
             typical = border
-        elif hi - lo > 2 * MIN_CONTRAST and corners - typical > far:
-            typical = corners
-        elif hi - lo > 2 * MIN_CONTRAST and abs(typical - (lo + hi) / 2) < AMBIGUOUS * (hi - lo):
-            # The median tone halfway between the extremes is the edge of a thick digit covering half
-            # the crop, not the paper's: the corners tell (three of a tight crop's four are paper).
+        # Where only the corners are far lighter than the median, the median and the border are a thick
+        # dark digit's, cut by every edge and covering most of the crop. And a median halfway between
+        # the extremes is the blurred edge of a thick digit covering half the crop. Either way the
+        # corners are paper (three of a tight crop's four).
+        elif corners - typical > far or abs(typical - (lo + hi) / 2) < AMBIGUOUS * (hi - lo):
             typical = corners
     dark_ink = typical - lo > hi - typical  # the ink is the tone far from the typical (paper) tone
     x = 1.0 - g if dark_ink else g

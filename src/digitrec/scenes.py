@@ -35,7 +35,7 @@ LINE_COLOURS = ((120, 160, 220), (150, 150, 150), (90, 140, 200), (120, 190, 150
 PENS = ((20, 20, 30), (25, 40, 140), (40, 40, 40), (170, 30, 30), (30, 120, 50), (90, 90, 95))
 MARGIN_RED = (220, 90, 100)
 ALIKE = 0.35  # a page whose 28x28 correlates less with the writing's own is dropped (3% of them)
-ATTEMPTS = 20  # pages drawn for one image at most (an empty page holds no ink on most of them)
+ATTEMPTS = 20  # pages drawn for one image at most (preprocessing may lose a faint one, or see two pieces)
 SUPER = 2  # lines are drawn at 2x and averaged down: antialiased, as printed lines photograph
 
 
@@ -169,8 +169,8 @@ def on_pages(count: int, seed: int, write: Callable[[int, np.random.Generator], 
              labelled: bool) -> np.ndarray:
     """Up to `count` pages in MNIST form, uint8 (N, 28, 28): page i holds `write(i, rng)`'s ink (and its
     sliver). A page preprocessing finds no single writing on (none, several) is drawn again. `labelled`:
-    the writing is a digit, which preprocessing must not have lost (every page is then made); else a
-    page found empty every time (an empty page's lines all removed) is left out."""
+    the writing is a digit, which preprocessing must not have lost (every page is then made, or an
+    error raised); else a non-digit no page of which held single writing is left out."""
     out, made = np.zeros((count, 28, 28), np.uint8), 0
     for index in range(count):
         for attempt in range(ATTEMPTS):

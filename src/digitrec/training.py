@@ -107,9 +107,9 @@ def load_splits(cfg: TrainConfig, device: torch.device) -> Splits:
 
     val = slice(len(images) - cfg.val_size, len(images))
     # Drawn from the training digits only: the validation and test sets stay unseen.
-    train = images[:n_train].numpy(), labels[:n_train].numpy()
-    pool = put(torch.from_numpy(negative_pool(cfg, *train))) if cfg.negatives else None
-    more, more_labels = generated_digits(cfg, *train)
+    train_set = images[:n_train].numpy(), labels[:n_train].numpy()
+    pool = put(torch.from_numpy(negative_pool(cfg, *train_set))) if cfg.negatives else None
+    more, more_labels = generated_digits(cfg, *train_set)
     train_images = torch.cat([images[:n_train], torch.from_numpy(more)])
     train_labels = torch.cat([labels[:n_train], torch.from_numpy(more_labels).to(labels.dtype)])
     return Splits(put(train_images), put(train_labels), put(images[val]), put(labels[val]),
