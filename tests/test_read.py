@@ -308,6 +308,35 @@ def test_a_ruling_line_apart_from_the_digits_is_not_part_of_the_number() -> None
     assert [(p.box.x0, p.box.x1) for p in pieces] == [(20, 23), (80, 83), (130, 159)]
 
 
+def test_a_ruling_through_every_digit_goes_but_the_strokes_it_crosses_stay() -> None:
+    """An oracle for `segment.without_rulings`: a line from edge to edge through three digits' strokes
+    joins them into one piece; without it, each stroke is whole (the pixels where it crosses stay)."""
+    from digitrec.segment import segment, without_rulings
+
+    ink = np.zeros((40, 120), np.float32)
+    for x0 in (10, 55, 100):  # three upright strokes, 30 px tall
+        ink[5:35, x0:x0 + 3] = 1
+    ink[19:21, :] = 0.9  # the ruling, as thick and nearly as dark as the pen
+    _, joined = segment(ink)
+    assert len(joined) == 1
+    clean = without_rulings(ink)
+    assert not clean[19:21, 20:50].any() and not clean[19:21, 65:95].any()
+    assert np.array_equal(clean[5:35, [10, 55, 100]], ink[5:35, [10, 55, 100]])
+    _, pieces = segment(clean)
+    assert [(p.box.x0, p.box.x1, p.box.height) for p in pieces] == [(10, 12, 30), (55, 57, 30), (100, 102, 30)]
+    assert without_rulings(clean) is clean  # nothing joined: the map itself
+
+
+@pytest.mark.parametrize("index", [26, 32])
+def test_a_number_filling_a_low_resolution_ruled_crop(recognizer: Recognizer, index: int) -> None:
+    """At 50 px tall a ruling is as thick as the pen, and a number that fills the crop ends where the
+    line does: the paper stage keeps it, and the digits read as one piece without `without_rulings`."""
+    from synth import make_number
+
+    sample = make_number("ruled-paper", index, 2)
+    assert recognizer.read(sample.data).number == sample.label
+
+
 def test_a_small_ruled_crop_whose_line_touches_no_digit(recognizer: Recognizer) -> None:
     from synth import make_number
 

@@ -25,6 +25,7 @@ GAP = 4  # px: gaps this short in a run (JPEG, faint print) do not break it
 MIN_ASPECT = 5  # a line is at least this many times as long as it is thick
 EDGE = 2  # px: a line ending this close to the image's edge runs to it
 COVERED = 0.7  # a row inked along this fraction of a line's length belongs to its thickness
+CROSSING = 2  # px: a stroke with ink this close on both sides of a removed line crosses it
 SOLID = 0.95  # a printed line's own rows are inked along this fraction of its length; a stroke beside it is not
 
 
@@ -272,3 +273,23 @@ def band_pixels(line: Line, shape: tuple[int, int], shifts: dict[int, np.ndarray
         inside, at = nonzero((rows >= 0) & (rows < h))
         rows, cols = rows[inside, at], cols[at]
     return (rows, cols) if line.axis == 0 else (cols, rows)
+
+
+def crossed(writing: np.ndarray, line: Line, offset: np.ndarray) -> np.ndarray:
+    """Per position along the line (line.start..line.end): whether a stroke crosses it there, i.e.
+    writing lies within CROSSING px beyond both edges of the band, at most CROSSING px along."""
+    w = writing if line.axis == 0 else writing.T  # a vertical line is a horizontal one of the transpose
+    h, width = w.shape
+    at = np.arange(line.start, line.end + 1)
+    near = [np.zeros(len(at), bool), np.zeros(len(at), bool)]
+    for step in range(1, CROSSING + 1):
+        for side, row in ((0, line.lo - 1 - step), (1, line.hi + 1 + step)):
+            rows = row - offset[at]  # image rows of this straightened row, per column
+            inside = (rows >= 0) & (rows < h)
+            near[side][inside] |= w[rows[inside], at[inside]]
+    both = np.zeros(len(at), bool)
+    n = len(at)
+    for along in range(-CROSSING, CROSSING + 1):  # a slanted stroke meets the two edges a little apart
+        lo, hi = max(0, along), n + min(0, along)
+        both[lo:hi] |= near[0][lo - along:hi - along] & near[1][lo:hi]
+    return both

@@ -16,7 +16,7 @@ import numpy as np
 
 from .colour import Colour, differs, pen_pixels
 from .imageops import component_boxes, label_components, np_median
-from .lines import MAX_SKEW, MIN_ASPECT, Line, band_pixels, find_lines
+from .lines import CROSSING, MAX_SKEW, MIN_ASPECT, Line, band_pixels, crossed, find_lines
 from .printed import ASPECT, families, frames, own_print, print_strength
 from .rings import boxes_around
 
@@ -31,7 +31,6 @@ TICK = 0.5  # ...but not those touching the line with less than this fraction (a
 SHORT = 0.6  # ...are also removed when shorter than this fraction of the largest piece, and thin
 FAINTER = 1.1  # a fainter mask with this many times the mask's pixels may show lines the mask missed
 POST = 0.8  # a straight post on a comb's baseline shorter than this fraction of the largest piece is a tick
-CROSSING = 2  # px: a stroke with ink this close on both sides of a removed line crosses it
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -183,8 +182,7 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     pen = _strength(ink, writing)
     for i in paper:
         line, (rows, cols) = lines[i], bands[i]
-        crossed = _crossed(writing, line, shifts[line.axis])
-        keep = crossed[(cols if line.axis == 0 else rows) - line.start]
+        keep = crossed(writing, line, shifts[line.axis])[(cols if line.axis == 0 else rows) - line.start]
         # Where the line is much fainter than the pen, the pen's pixels on it are writing, wherever
         # they are: a stroke running along the line stays too.
         strength = strengths[i]
@@ -289,23 +287,3 @@ def _continued(line: Line, writing: np.ndarray, shifts: dict[int, np.ndarray]) -
         return bool(writing[band_pixels(replace(line, start=start, end=end), writing.shape, shifts, CROSSING)].any())
 
     return inked(line.start - reach, line.start - 1) and inked(line.end + 1, line.end + reach)
-
-
-def _crossed(writing: np.ndarray, line: Line, offset: np.ndarray) -> np.ndarray:
-    """Per position along the line (line.start..line.end): whether a stroke crosses it there, i.e.
-    writing lies within CROSSING px beyond both edges of the band, at most CROSSING px along."""
-    w = writing if line.axis == 0 else writing.T  # a vertical line is a horizontal one of the transpose
-    h, width = w.shape
-    at = np.arange(line.start, line.end + 1)
-    near = [np.zeros(len(at), bool), np.zeros(len(at), bool)]
-    for step in range(1, CROSSING + 1):
-        for side, row in ((0, line.lo - 1 - step), (1, line.hi + 1 + step)):
-            rows = row - offset[at]  # image rows of this straightened row, per column
-            inside = (rows >= 0) & (rows < h)
-            near[side][inside] |= w[rows[inside], at[inside]]
-    both = np.zeros(len(at), bool)
-    n = len(at)
-    for along in range(-CROSSING, CROSSING + 1):  # a slanted stroke meets the two edges a little apart
-        lo, hi = max(0, along), n + min(0, along)
-        both[lo:hi] |= near[0][lo - along:hi - along] & near[1][lo:hi]
-    return both

@@ -21,7 +21,7 @@ from .images import ImageSource, describe, load_image
 from .ink import Ink, analysis_scale
 from .paper import stroke_width
 from .preprocess import NO_DIGIT_HINT, SLIVER, digit_ink, ink_to_mnist, leans, select_digit
-from .segment import Box, Piece, piece_ink, segment
+from .segment import Box, Piece, piece_ink, segment, without_rulings
 from .views import clearest, views
 
 HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
@@ -86,6 +86,9 @@ def plan(source: ImageSource, name: str) -> _Plan:
     """Find and segment the ink of one image; a DigitrecError when there is none."""
     image = load_image(source, name=name)
     ink = digit_ink(image, name, READ_SIDE)
+    clean = without_rulings(ink.map)
+    if clean is not ink.map:
+        ink = replace(ink, map=clean)
     labels, pieces = segment(ink.map)
     if len(pieces) > 1:
         pieces = _one_digit_pieces(ink.map, labels, pieces)
