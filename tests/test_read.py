@@ -337,6 +337,17 @@ def test_a_number_filling_a_low_resolution_ruled_crop(recognizer: Recognizer, in
     assert recognizer.read(sample.data).number == sample.label
 
 
+@pytest.mark.parametrize(("category", "index", "seed"), [("form-cells", 12, 2), ("form-cells", 39, 3), ("combined", 44, 2)])
+def test_a_digit_in_a_forms_cell_reads_as_one_digit_not_with_the_cells_ticks_or_sides_as_1s(
+        recognizer: Recognizer, category: str, index: int, seed: int) -> None:
+    """Where preprocessing sees one digit, an upright bar beside it far shorter or taller than the digit
+    (a comb's tick, a cell's divider, left by the finer analysis of a number) is printed, not a 1."""
+    from synth import make_digit
+
+    sample = make_digit(category, index, seed)
+    assert recognizer.read(sample.data).number == sample.label
+
+
 def test_a_small_ruled_crop_whose_line_touches_no_digit(recognizer: Recognizer) -> None:
     from synth import make_number
 

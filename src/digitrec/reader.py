@@ -25,6 +25,8 @@ from .segment import Box, Piece, piece_ink, segment, without_rulings
 from .views import clearest, views
 
 HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
+# ...and a bar (at most BAR of its height wide) outside UNLIKE times its height is a printed tick or side
+BAR, UNLIKE = 0.3, (0.75, 1.25)
 NARROWER = 0.6  # the one digit preprocessing sees in an image's one piece, this much narrower, is the reading
 READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
 SPLIT_GAIN = 0.15  # a cut must raise the weakest digit's confidence by this much to be taken...
@@ -164,17 +166,26 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
     def at_edge(p: Piece) -> bool:
         return (p.box.x0 == 0 or p.box.x1 == width - 1) and p.mass < SLIVER * heaviest
 
+    def bar(p: Piece) -> bool:  # a straight upright bar: a 1, or a box's side, a cell's divider, a comb's tick
+        return p.box.width <= BAR * p.box.height
+
     widest = max(along(p) for p in pieces)  # at least the pen's width, for the piece of a whole digit
-    if not any(at_edge(p) or along(p) < HAIRLINE * widest for p in pieces):
+    if not any(at_edge(p) or along(p) < HAIRLINE * widest or bar(p) for p in pieces):
         return pieces  # nothing that could be dropped: no need to choose the digit
     chosen, several = select_digit(ink)
     if several:
         return pieces
     inside = [bool(piece_ink(chosen, labels, p).any()) for p in pieces]  # holding some of the digit's ink
     pen = stroke_width(chosen > 0.5)
+    rows = np.flatnonzero(chosen.any(1))
+    height = rows[-1] - rows[0] + 1 if rows.size else 0
+
+    def printed(p: Piece) -> bool:  # a bar far shorter or taller than the digit: a tick, a cell's side
+        return bar(p) and not UNLIKE[0] * height <= p.box.height <= UNLIKE[1] * height
+
     # A hairline goes even where preprocessing took it into the digit's blobs (a line's remnant close beside it).
     return [p for p, own in zip(pieces, inside, strict=True)
-            if not along(p) < HAIRLINE * pen and (own or not at_edge(p))] or pieces
+            if not along(p) < HAIRLINE * pen and not printed(p) and (own or not at_edge(p))] or pieces
 
 
 def _box(ink: Ink, piece: Piece, columns: tuple[int, int], part: np.ndarray | None = None) -> tuple[int, ...]:
