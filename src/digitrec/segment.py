@@ -234,6 +234,9 @@ def without_rulings(ink: np.ndarray) -> np.ndarray:
     such a line when the number fills the crop: it runs no further than the writing, and at a low
     resolution it is as thick and as dark as the pen. `ink` itself when no piece looks joined."""
     mask = ink > 0
+    inked = np.flatnonzero(mask.any(0))
+    if not inked.size or inked[-1] - inked[0] + 1 < JOINED_SPAN * ink.shape[1]:
+        return ink  # no piece spans the map (most numbers: their ink stops short of the edges)
     labels = label_components(mask)
     boxes = component_boxes(labels)[1:]  # (y0, y1, x0, x1) per piece
     width, height = boxes[:, 3] - boxes[:, 2] + 1, boxes[:, 1] - boxes[:, 0] + 1
