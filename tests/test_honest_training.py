@@ -110,3 +110,16 @@ def test_negative_halves_change_the_pool_only_when_asked() -> None:
     assert np.array_equal(plain, again) and plain.shape == with_halves.shape == (26, 28, 28)
     assert np.array_equal(plain[:11], with_halves[:11])  # the first round of kinds is the same
     assert not np.array_equal(plain[11:13], with_halves[11:13])  # then two stitched halves come in
+
+
+def test_the_pools_letters_and_symbols_are_all_drawn_and_none_reads_as_a_digit() -> None:
+    """Every character of the not-a-digit pool comes out as ink (STIX lacks some symbols: DejaVu, which
+    has them all, draws them then), and no letter a person could read as a digit is among them."""
+    import numpy as np
+
+    from digitrec.negatives import FONTS, LETTERS, SYMBOLS, glyph, render
+
+    assert not set(LETTERS + SYMBOLS) & set("OoQDlIijSsZzBbgq|/")
+    for char in LETTERS + SYMBOLS:
+        assert render(char, FONTS[0]).getbbox(), char
+        assert all(glyph(char, np.random.default_rng(seed)).max() > 0.5 for seed in range(8)), char

@@ -26,8 +26,10 @@ from .errors import DigitrecError
 from .preprocess import ink_to_mnist
 
 SIZE = 84  # px: the drawing canvas; strokes are drawn at 2x and averaged down
-LETTERS = "AEFHKLMNPRTUVWXYaefhkmnrtuvwxy"  # C and c too: a person may read them as an open 0
-SYMBOLS = "+=×÷%#@&$?*€£<>~"  # no ! or |: in MNIST form they are a 1
+# C and c are drawn: an open 0 is rare, and users write letters. Greek letters a digit has no likeness to.
+LETTERS = "ACEFGHJKLMNPRTUVWXYacdefhkmnprtuvwxyλπΣΩµ"
+# ! keeps its dot in MNIST form (a font's dot is too heavy to be a speck); | and / stay out: they are a 1.
+SYMBOLS = "+=×÷%#@&$?!*€£<>~^±√≠≈©¥¢§¶∞"
 FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSerif.ttf",
          "DejaVuSerif-Italic.ttf", "DejaVuSansMono.ttf", "STIXGeneral.ttf", "STIXGeneralItalic.ttf")
 Points = list[tuple[float, float]]
@@ -115,11 +117,18 @@ def draw_strokes(strokes: list[Points], rng: np.random.Generator, smooth: bool =
     return np.asarray(image.reduce(scale), dtype=np.float32) / 255
 
 
+def render(text: str, font: str) -> Image.Image:
+    """A character in one of FONTS, white on black, centred in the SIZE x SIZE canvas."""
+    image = Image.new("L", (SIZE, SIZE), 0)
+    ImageDraw.Draw(image).text((SIZE / 2, SIZE / 2), text, font=_font(font, int(SIZE * 0.6)), fill=255, anchor="mm")
+    return image
+
+
 def glyph(text: str, rng: np.random.Generator) -> np.ndarray:
     """Ink of a character in a random font, slightly rotated."""
-    image = Image.new("L", (SIZE, SIZE), 0)
-    font = _font(FONTS[rng.integers(len(FONTS))], int(SIZE * 0.6))
-    ImageDraw.Draw(image).text((SIZE / 2, SIZE / 2), text, font=font, fill=255, anchor="mm")
+    image = render(text, FONTS[rng.integers(len(FONTS))])
+    if not image.getbbox():  # STIX lacks some symbols: DejaVu has them all
+        image = render(text, FONTS[0])
     return np.asarray(image.rotate(rng.uniform(-15, 15), Image.Resampling.BILINEAR), dtype=np.float32) / 255
 
 
