@@ -155,8 +155,10 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
     """The pieces without those that preprocessing (as `predict` does) drops beside the one digit it
     sees: at the image's left or right edge, a neighbour's sliver, the side of the next cell, the
     paper's edge; anywhere, a hairline far thinner than the digit's strokes (what is left of a
-    printed line). When it sees several digits, or the piece holds some of the digit's ink, the piece
-    stays; so does one at the edge with as much ink as a sliver never has (a tight crop's digit)."""
+    printed line), and an upright bar far shorter or taller than the digit (a comb's tick, a cell's
+    divider), even inside it. When it sees several digits, or the piece holds some of the digit's
+    ink, the piece stays; so does one at the edge with as much ink as a sliver never has (a tight
+    crop's digit)."""
     width = ink.shape[1]
     heaviest = max(p.mass for p in pieces)
 
