@@ -337,7 +337,8 @@ def test_a_number_filling_a_low_resolution_ruled_crop(recognizer: Recognizer, in
     assert recognizer.read(sample.data).number == sample.label
 
 
-@pytest.mark.parametrize(("category", "index", "seed"), [("form-cells", 12, 2), ("form-cells", 39, 3), ("combined", 44, 2)])
+@pytest.mark.parametrize(("category", "index", "seed"),
+                         [("form-cells", 12, 2), ("form-cells", 39, 3), ("combined", 44, 2)])
 def test_a_digit_in_a_forms_cell_reads_as_one_digit_not_with_the_cells_ticks_or_sides_as_1s(
         recognizer: Recognizer, category: str, index: int, seed: int) -> None:
     """Where preprocessing sees one digit, an upright bar beside it far shorter or taller than the digit
