@@ -419,6 +419,23 @@ def test_a_hairline_close_beside_a_lone_digit_is_no_digit(recognizer: Recognizer
     assert sample.label == "0" and recognizer.read(sample.data).number == "0"
 
 
+def test_a_mark_refused_beside_the_one_digit_predict_sees_is_no_part_of_the_number(recognizer: Recognizer) -> None:
+    """Pencil photo 46 of seed 3: a 6 and, beside it, a mark the model refuses. `predict` sees one digit
+    and reads the 6; so does `read` (before: no number, "part 1 does not look like a digit")."""
+    sample = make_digit("pencil-photo", 46, 3)
+    assert sample.label == "6" and recognizer.read(sample.data).number == "6"
+
+
+def test_a_letter_as_big_as_the_digit_beside_it_keeps_the_number_unread(recognizer: Recognizer) -> None:
+    """A K beside a 7: `predict` sees two digit-like blobs, so the refused K is part of what was written."""
+    k = Image.new("L", (70, 100), 0)
+    ImageDraw.Draw(k).line([(12, 5), (12, 95)], fill=255, width=8)
+    ImageDraw.Draw(k).line([(60, 5), (14, 55), (62, 95)], fill=255, width=8)
+    reading = recognizer.read(encode(number([font_ink(7, 100), k], [40])))
+    assert reading.number is None and reading.reason.startswith("Part 2 of 2")
+    assert reading.digits[0].digit == 7
+
+
 def _part(digit: int | None, height: int, not_a_digit: float, closest: int = 3):
     """A number's part as `assemble` holds it, and the model's prediction for it (closest digit `closest`)."""
     from digitrec.reader import DigitRead

@@ -81,6 +81,7 @@ class _Plan:
     pieces: list[Piece]
     crops: list[list[list[np.ndarray]]]  # per piece, per option (unsplit first), per part: 28x28
     spans: list[list[list[tuple[int, int]]]]  # the same, column ranges in the ink map
+    labels: np.ndarray  # the ink map's component labels, which the pieces' `labels` name
     views: bool = False  # one piece whose options are views of one digit (`views`), read as `predict` reads them
 
 
@@ -123,8 +124,8 @@ def plan(source: ImageSource, name: str) -> _Plan:
     if len(kept) == 1 and len(crops[0]) == 1 and len(crops[0][0]) == 1:  # one digit, no split offered
         crops[0] = [[x28] for x28 in _as_predicted(image, ink, name, crops[0][0][0])]
         spans[0] = spans[0] * len(crops[0])
-        return _Plan(ink, kept, crops, spans, views=True)
-    return _Plan(ink, kept, crops, spans)
+        return _Plan(ink, kept, crops, spans, labels, views=True)
+    return _Plan(ink, kept, crops, spans, labels)
 
 
 def _as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> list[np.ndarray]:
@@ -200,8 +201,9 @@ def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
     """The reading of one planned image, given its crops' predictions in order (`predictions(i)`)."""
     digits: list[DigitRead] = []
     taken: list[Any] = []  # the prediction of each digit
+    owner: list[int] = []  # the piece of each digit
     k = 0
-    for piece, options, spans in zip(p.pieces, p.crops, p.spans, strict=True):
+    for i, (piece, options, spans) in enumerate(zip(p.pieces, p.crops, p.spans, strict=True)):
         answers = []
         for option in options:
             answers.append([predictions(k + j) for j in range(len(option))])
@@ -211,7 +213,22 @@ def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
             digits.append(DigitRead(pred.digit, pred.confidence if pred.is_digit else pred.closest_probability,
                                     _box(p.ink, piece, cols), pred.verdict, pred.preprocessed))
             taken.append(pred)
-    return _reading(_in_number(digits, taken))
+            owner.append(i)
+    return _reading(_without_marks(p, _in_number(digits, taken), owner))
+
+
+def _without_marks(p: _Plan, digits: list[DigitRead], owner: list[int]) -> list[DigitRead]:
+    """The digits without the parts refused beside the one digit preprocessing sees (as `predict` judges
+    it): a cell's empty box, a grid's remnant, a printed label. `predict` reads such an image as that
+    digit; a part it takes for another digit, or one read as a digit, stays. `owner`: each digit's piece."""
+    refused = [d.verdict != "digit" for d in digits]
+    if not any(refused) or all(refused):
+        return digits
+    chosen, several = select_digit(p.ink.map)
+    if several:
+        return digits
+    inside = [bool(piece_ink(chosen, p.labels, piece).any()) for piece in p.pieces]
+    return [d for d, no, i in zip(digits, refused, owner, strict=True) if not no or inside[i]]
 
 
 def _in_number(digits: list[DigitRead], predictions: list[Any]) -> list[DigitRead]:
