@@ -349,6 +349,17 @@ def test_a_digit_in_a_forms_cell_reads_as_one_digit_not_with_the_cells_ticks_or_
     assert recognizer.read(sample.data).number == sample.label
 
 
+@pytest.mark.parametrize("height", [40, 55, 130, 200])
+@pytest.mark.parametrize("pen", [3, 9])
+def test_a_1_far_shorter_or_taller_than_the_digit_beside_it_is_no_tick_or_divider(
+        recognizer: Recognizer, height: int, pen: int) -> None:
+    """Beside a 0 100 px tall, with the same pen: a 1 has no twin on the 0's other side (a comb's ticks
+    flank the digit) and is as thick as the 0's strokes (a cell's divider is printed thinner)."""
+    for glyphs, want in (([pen_digit("1", height, pen), pen_digit("0", 100, pen)], "10"),
+                         ([pen_digit("0", 100, pen), pen_digit("1", height, pen)], "01")):
+        assert _read(recognizer, number(glyphs, [30])) == want
+
+
 def test_a_small_ruled_crop_whose_line_touches_no_digit(recognizer: Recognizer) -> None:
     from synth import make_number
 

@@ -25,8 +25,10 @@ from .segment import Box, Piece, piece_ink, segment, without_rulings
 from .views import clearest, views
 
 HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
-# ...and a bar (at most BAR of its height wide) outside UNLIKE times its height is a printed tick or side
-BAR, UNLIKE = 0.3, (0.75, 1.25)
+# ...and so is a bar (at most BAR of its height wide) over DIVIDER of the digit's height and under PRINTED of
+# its stroke width (a cell's divider: a 1 is written with the digit's pen), or under TICK of its height with
+# such a bar or a divider on the digit's other side too (a comb's ticks)
+BAR, TICK, DIVIDER, PRINTED = 0.3, 0.5, 1.25, 0.8
 NARROWER = 0.6  # the one digit preprocessing sees in an image's one piece, this much narrower, is the reading
 READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
 SPLIT_GAIN = 0.15  # a cut must raise the weakest digit's confidence by this much to be taken...
@@ -183,8 +185,19 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
     rows = np.flatnonzero(chosen.any(1))
     height = rows[-1] - rows[0] + 1 if rows.size else 0
 
-    def printed(p: Piece) -> bool:  # a bar far shorter or taller than the digit: a tick, a cell's side
-        return bar(p) and not UNLIKE[0] * height <= p.box.height <= UNLIKE[1] * height
+    def divider(p: Piece) -> bool:  # a cell's side: far taller than the digit, and thinner than its pen
+        return bar(p) and p.box.height > DIVIDER * height and along(p) < PRINTED * pen
+
+    # A comb's ticks, far shorter than the digit, flank it (a tick or a divider on each side); a small 1
+    # written beside a digit has no twin on the digit's other side.
+    digit = max(pieces, key=lambda p: p.mass)
+    centre = (digit.box.x0 + digit.box.x1) / 2
+    ticks = [p for p in pieces if p is not digit and bar(p) and p.box.height < TICK * height]
+    marks = ticks + [p for p in pieces if divider(p)]
+    flanked = any(m.box.x1 < centre for m in marks) and any(m.box.x0 > centre for m in marks)
+
+    def printed(p: Piece) -> bool:  # a comb's tick or a cell's divider, not a 1 written beside the digit
+        return divider(p) or (flanked and any(p is t for t in ticks))
 
     # A hairline goes even where preprocessing took it into the digit's blobs (a line's remnant close beside it).
     return [p for p, own in zip(pieces, inside, strict=True)
