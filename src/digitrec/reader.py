@@ -91,9 +91,7 @@ def plan(source: ImageSource, name: str) -> _Plan:
     """Find and segment the ink of one image; a DigitrecError when there is none."""
     image = load_image(source, name=name)
     ink = digit_ink(image, name, READ_SIDE)
-    clean = without_rulings(ink.map)
-    if clean is not ink.map:
-        ink = replace(ink, map=clean)
+    ink = replace(ink, map=without_rulings(ink.map))
     labels, pieces = segment(ink.map)
     if len(pieces) > 1:
         pieces = _one_digit_pieces(ink.map, labels, pieces)
@@ -163,7 +161,8 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
     ink, the piece stays; so does one at the edge with as much ink as a sliver never has (a tight
     crop's digit)."""
     width = ink.shape[1]
-    heaviest = max(p.mass for p in pieces)
+    digit = max(pieces, key=lambda p: p.mass)  # the digit's own piece
+    heaviest = digit.mass
 
     def along(p: Piece) -> float:  # ink per px along a piece: a line's width, a digit's more
         return p.mass / max(p.box.height, p.box.width)
@@ -188,16 +187,17 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
     def divider(p: Piece) -> bool:  # a cell's side: far taller than the digit, and thinner than its pen
         return bar(p) and p.box.height > DIVIDER * height and along(p) < PRINTED * pen
 
-    # A comb's ticks, far shorter than the digit, flank it (a tick or a divider on each side); a small 1
-    # written beside a digit has no twin on the digit's other side.
-    digit = max(pieces, key=lambda p: p.mass)
+    def tick(p: Piece) -> bool:  # a bar far shorter than the digit
+        return p is not digit and bar(p) and p.box.height < TICK * height
+
+    # A comb's ticks flank the digit (a tick or a divider on each side); a small 1 written beside a
+    # digit has no twin on the digit's other side.
     centre = (digit.box.x0 + digit.box.x1) / 2
-    ticks = [p for p in pieces if p is not digit and bar(p) and p.box.height < TICK * height]
-    marks = ticks + [p for p in pieces if divider(p)]
+    marks = [p for p in pieces if tick(p) or divider(p)]
     flanked = any(m.box.x1 < centre for m in marks) and any(m.box.x0 > centre for m in marks)
 
     def printed(p: Piece) -> bool:  # a comb's tick or a cell's divider, not a 1 written beside the digit
-        return divider(p) or (flanked and any(p is t for t in ticks))
+        return divider(p) or (flanked and tick(p))
 
     # A hairline goes even where preprocessing took it into the digit's blobs (a line's remnant close beside it).
     return [p for p, own in zip(pieces, inside, strict=True)
