@@ -109,6 +109,14 @@ def test_different_sizes_on_a_drifting_baseline(recognizer: Recognizer) -> None:
     assert _read(recognizer, number(glyphs, [28, 30, 26], drops=[0, 30, 5, 45])) == "9160"
 
 
+@pytest.mark.parametrize("small", [1, 4, 7, 9])
+def test_a_digit_a_quarter_as_tall_as_its_neighbours_is_no_speck(recognizer: Recognizer, small: int) -> None:
+    """Written small between two big digits (a fifth to a third of their height, as small as the specks
+    dropped), it is drawn with a pen's strokes, far longer than they are wide; a dot is as wide as long."""
+    glyphs = [font_ink(6, 100), font_ink(small, 24), font_ink(8, 100)]
+    assert _read(recognizer, number(glyphs, [30, 30], drops=[0, 72, 0])) == f"6{small}8"
+
+
 def test_on_ruled_paper(recognizer: Recognizer) -> None:
     page = ruled_page((400, 200), spacing=40, margin=None)
     assert _read(recognizer, number([font_ink(d, 80) for d in (7, 3, 8)], [30, 30], page=page)) == "738"
