@@ -21,14 +21,14 @@ from .images import ImageSource, describe, load_image
 from .ink import Ink, analysis_scale
 from .paper import stroke_width
 from .preprocess import NO_DIGIT_HINT, SLIVER, digit_ink, ink_to_mnist, leans, select_digit
-from .segment import Box, Piece, piece_ink, segment, without_rulings
+from .segment import BAR, Box, Piece, piece_ink, segment, without_rulings
 from .views import clearest, views
 
 HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
-# ...and so is a bar (at most BAR of its height wide) over DIVIDER of the digit's height and under PRINTED of
+# ...and so is a bar (`segment.BAR`) over DIVIDER of the digit's height and under PRINTED of
 # its stroke width (a cell's divider: a 1 is written with the digit's pen), or under TICK of its height with
 # such a bar or a divider on the digit's other side too (a comb's ticks)
-BAR, TICK, DIVIDER, PRINTED = 0.3, 0.5, 1.25, 0.8
+TICK, DIVIDER, PRINTED = 0.5, 1.25, 0.8
 NARROWER = 0.6  # the one digit preprocessing sees in an image's one piece, this much narrower, is the reading
 READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
 SPLIT_GAIN = 0.15  # a cut must raise the weakest digit's confidence by this much to be taken...

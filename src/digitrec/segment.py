@@ -15,13 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .imageops import component_boxes, label_components
-from .lines import band_pixels, crossed, find_lines
+from .lines import EDGE, band_pixels, crossed, find_lines
 from .paper import stroke_width
 
 SPECK = 0.03  # a piece with less ink than this fraction of the heaviest one...
 SPECK_HEIGHT = 0.35  # ...and shorter than this fraction of the typical digit is a speck or a dot
 # ...unless it is at least SMALL_DIGIT of that tall and STROKES times as long as its strokes are wide.
-SMALL_DIGIT, STROKES = 0.2, 4.2
+# A bar (a 1, a tick) is at most BAR of its height wide.
+SMALL_DIGIT, STROKES, BAR = 0.2, 4.2, 0.3
 SLIVER_HEIGHT = 0.8  # a piece cut by the left or right edge and shorter than this fraction of the digits
 SHARED = 0.5  # pieces overlapping by this fraction of the narrower one's width are one digit
 WIDE = 1.25  # a group this many times as wide as the typical digit may hold touching digits
@@ -123,9 +124,13 @@ def _small_digit(piece: Piece, labels: np.ndarray, height: float) -> bool:
     """Whether a piece too small for a speck's rule is a small digit written among big ones: at least
     SMALL_DIGIT of their height, and drawn with a pen, not dabbed: STROKES times as long as its
     stroke is wide. A dot or a blot is round and solid (2-3.6 times its stroke width, measured on the
-    specks of tuning seeds 0 and 2); a small 9 or 1 is 4.7 times and more."""
+    specks of tuning seeds 0 and 2); a small 9 is 4.7 times and more. Not a short bar (a form's tick,
+    as long and thin as a small 1) nor a piece cut by the image's edge (a neighbour's sliver; within
+    `lines.EDGE` px of it)."""
     box = piece.box
-    if box.height < SMALL_DIGIT * height:
+    h, w = labels.shape
+    if (box.height < SMALL_DIGIT * height or box.width <= BAR * box.height
+            or min(box.y0, box.x0, h - 1 - box.y1, w - 1 - box.x1) <= EDGE):
         return False
     mine = np.isin(labels[box.y0:box.y1 + 1, box.x0:box.x1 + 1], list(piece.labels))
     return max(box.height, box.width) >= STROKES * stroke_width(mine)
