@@ -293,3 +293,11 @@ def crossed(writing: np.ndarray, line: Line, offset: np.ndarray) -> np.ndarray:
         lo, hi = max(0, along), n + min(0, along)
         both[lo:hi] |= near[0][lo - along:hi - along] & near[1][lo:hi]
     return both
+
+
+def crossings(writing: np.ndarray, line: Line, band: tuple[np.ndarray, np.ndarray],
+              shifts: dict[int, np.ndarray]) -> np.ndarray:
+    """Per pixel of a line's `band` (its `band_pixels`): whether a stroke of `writing` crosses the
+    line there, so that the pixel stays when the line is erased."""
+    rows, cols = band
+    return crossed(writing, line, shifts[line.axis])[(cols if line.axis == 0 else rows) - line.start]

@@ -16,7 +16,7 @@ import numpy as np
 
 from .colour import Colour, differs, pen_pixels
 from .imageops import component_boxes, label_components, np_median
-from .lines import CROSSING, MAX_SKEW, MIN_ASPECT, Line, band_pixels, crossed, find_lines
+from .lines import CROSSING, MAX_SKEW, MIN_ASPECT, Line, band_pixels, crossings, find_lines
 from .printed import ASPECT, families, frames, own_print, print_strength
 from .rings import boxes_around
 
@@ -182,7 +182,7 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     pen = _strength(ink, writing)
     for i in paper:
         line, (rows, cols) = lines[i], bands[i]
-        keep = crossed(writing, line, shifts[line.axis])[(cols if line.axis == 0 else rows) - line.start]
+        keep = crossings(writing, line, (rows, cols), shifts)
         # Where the line is much fainter than the pen, the pen's pixels on it are writing, wherever
         # they are: a stroke running along the line stays too.
         strength = strengths[i]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .imageops import component_boxes, label_components
-from .lines import EDGE, band_pixels, crossed, find_lines
+from .lines import EDGE, band_pixels, crossings, find_lines
 from .paper import stroke_width
 
 SPECK = 0.03  # a piece with less ink than this fraction of the heaviest one...
@@ -276,7 +276,7 @@ def without_rulings(ink: np.ndarray) -> np.ndarray:
         writing[band] = False
     out = ink.copy()
     for line, (rows, cols) in zip(rulings, bands, strict=True):
-        keep = crossed(writing, line, shifts[0])[cols - line.start]
+        keep = crossings(writing, line, (rows, cols), shifts)
         out[rows[~keep], cols[~keep]] = 0
     return out
 
