@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .imageops import box_mean, morph
+from .imageops import box_mean, label_components, morph
 from .lines import find_lines
 
 SOFT = 0.06  # edges changing by less than this fraction of the region's peak ink per px are shading,
@@ -113,3 +113,19 @@ def standing_out(ink: np.ndarray, floor: float) -> np.ndarray:
     """Where `ink` stands out of its local floor by more than `floor` (a top-hat: the floor is a grey
     opening, which no stroke or line under 2 * STROKE px wide survives, and which follows shading)."""
     return box_mean(ink - morph(morph(ink, -STROKE), STROKE), 1) > floor
+
+
+def written_across(ink: np.ndarray, mask: np.ndarray, beyond: np.ndarray, floor: float) -> np.ndarray:
+    """The strokes inside `beyond` (what `beyond_paper_edges` took for the desk) that go on from writing
+    on the paper: pixels standing out of their local floor (`standing_out`) and joined to ink of `mask`
+    outside `beyond`. A shading band along the paper's edge can look like the edge; the lower halves
+    of digits written in it are strokes still."""
+    strokes = standing_out(ink, floor) & beyond
+    if not strokes.any():
+        return strokes
+    paper = mask & ~beyond
+    labels = label_components(strokes | paper)
+    joined = np.zeros(int(labels.max()) + 1, bool)
+    joined[labels[paper]] = True
+    joined[0] = False
+    return joined[labels] & strokes

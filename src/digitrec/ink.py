@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageChops
 
-from .backdrop import beyond_paper_edges, outside_paper, soft_regions
+from .backdrop import beyond_paper_edges, outside_paper, soft_regions, written_across
 from .colour import Colour
 from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample, sampled_box_mean
 from .images import check_finite
@@ -252,8 +252,10 @@ def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None
     scene_removed = False  # whether a photo's scene outside the paper was taken from `ink` (in place)
     if photo:
         labels = label_components(visible)
-        outside = (outside_paper(visible, labels) | soft_regions(ink, visible, labels, floor)
-                   | beyond_paper_edges(g, visible))
+        edges = beyond_paper_edges(g, visible)
+        if edges.any():
+            edges &= ~written_across(ink, visible, edges, floor)
+        outside = outside_paper(visible, labels) | soft_regions(ink, visible, labels, floor) | edges
         ink[outside] = 0
         visible &= ~outside
         scene_removed = bool(outside.any())
