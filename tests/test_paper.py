@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 from digitrec import Recognizer
 from digitrec.errors import DigitrecError
 from digitrec.images import load_image
+from digitrec.ink import find_ink
 from digitrec.lines import PHOTO_SKEW, find_lines
 from digitrec.paper import MIN_LINE
 from digitrec.preprocess import to_mnist
@@ -156,6 +157,33 @@ def test_the_desk_beyond_the_papers_edge_is_not_ink(recognizer: Recognizer) -> N
     beyond the paper's skewed edge, and a small, faint pencil 8 far below it: the edge is no digit."""
     sample = digits(9, seed=0, categories=["pencil-photo"])[8]
     assert sample.label == "8" and recognizer.predict(sample.data).digit == 8
+
+
+@pytest.mark.parametrize("index", [2, 27, 48, 81, 88])
+def test_a_forms_cell_among_others_is_gone_though_its_sides_are_short(recognizer: Recognizer, index: int) -> None:
+    """Check seed 3's cells, each printed on its own: the digit's cell has a top and a bottom as short as
+    itself, under the long-line search's fraction of the crop, found between its walls (and each of
+    these was read wrong, or refused, with them left in)."""
+    sample = digits(index + 1, seed=3, categories=["form-cells"])[index]
+    assert recognizer.predict(sample.data).digit == int(sample.label)
+
+
+def test_a_stroke_along_a_cells_short_side_is_no_side(recognizer: Recognizer) -> None:
+    """Tuning seed 2's 2 in a form's cell, its foot along the cell's bottom: as long as a side, but it
+    does not reach from one wall to the other, and stays."""
+    sample = digits(33, seed=2, categories=["form-cells"])[32]
+    assert recognizer.predict(sample.data).digit == 2
+
+
+def test_a_row_of_cells_in_a_photo_is_found_by_its_short_walls() -> None:
+    """Tuning seed 2's photo of a row of cells: its walls are short beside the frame, and are found
+    between the row's top and bottom lines."""
+    sample = digits(53, seed=2, categories=["combined"])[52]
+    image = load_image(sample.data, name="cells")
+    ink = find_ink(image, "cells")
+    assert ink is not None
+    inked = np.flatnonzero((ink.map > 0.3).any(axis=0))  # the columns holding ink
+    assert inked[-1] - inked[0] + 1 == inked.size < 40  # one span, the 2's: no wall is left
 
 
 def test_digits_written_in_the_shading_along_the_papers_edge_stay_whole(recognizer: Recognizer) -> None:

@@ -200,7 +200,7 @@ def meets(at: int, across: list[Line]) -> bool:
     return any(other.lo - EDGE <= at <= other.hi + EDGE for other in across)
 
 
-def _full_thickness(straight: np.ndarray, line: Line) -> Line:
+def full_thickness(straight: np.ndarray, line: Line) -> Line:
     """The line grown by the rows beside it that are inked along most of its length: a pen's stroke
     is thick there, where a printed line's neighbours are paper. Runs long enough to be found may
     lie only in a stroke's middle rows."""
@@ -219,6 +219,18 @@ def _full_thickness(straight: np.ndarray, line: Line) -> Line:
         reach *= 4
 
 
+def straight_runs(m: np.ndarray, axis: int, min_length: int,
+                  max_skew: float = MAX_SKEW) -> tuple[np.ndarray | None, np.ndarray, list[Line]]:
+    """Of a mask whose lines of `axis` run along its rows (a vertical line's mask transposed): the mask
+    straightened (None where no line `min_length` px long can be there), its offset per column, and the
+    bands of the runs at least `min_length` px long in it, as lines of `axis`."""
+    if not may_hold_lines(m, min_length, max_skew):
+        return None, np.zeros(m.shape[1], np.intp), []
+    skew = skew_of(m, max_skew)
+    straight, shift = straighten(m, skew)
+    return straight, shift, _bands(long_runs(straight, min_length), axis, skew)
+
+
 def find_lines(mask: np.ndarray, min_fraction: float,
                max_skew: float = MAX_SKEW) -> tuple[list[Line], dict[int, np.ndarray]]:
     """The straight lines at least `min_fraction` of the image long, both directions, skewed up to
@@ -227,16 +239,11 @@ def find_lines(mask: np.ndarray, min_fraction: float,
     shifts: dict[int, np.ndarray] = {}
     for axis in (0, 1):
         m = mask if axis == 0 else np.ascontiguousarray(mask.T)  # 2x faster to scan than the view
-        min_length = max(8, int(min_fraction * m.shape[1]))
-        if not may_hold_lines(m, min_length, max_skew):
-            shifts[axis] = np.zeros(m.shape[1], np.intp)
-            continue
-        skew = skew_of(m, max_skew)
-        straight, shift = straighten(m, skew)
-        shifts[axis] = shift
-        bands[axis] = straight, _bands(long_runs(straight, min_length), axis, skew)
-    lines = {axis: [_full_thickness(straight, b) for b in found] for axis, (straight, found) in bands.items()}
-    found = {axis: [line for line in these if _is_line(line)] for axis, these in lines.items()}
+        straight, shifts[axis], runs = straight_runs(m, axis, max(8, int(min_fraction * m.shape[1])), max_skew)
+        if straight is not None:
+            bands[axis] = straight, runs
+    lines = {axis: [full_thickness(straight, b) for b in found] for axis, (straight, found) in bands.items()}
+    found = {axis: [line for line in these if is_line(line)] for axis, these in lines.items()}
     # On ruled or squared paper, or in a box (lines found the other way), a band may be a line and the
     # writing across it: in a small crop a digit's columns beside a margin line are inked along half its
     # height (the ruling joins their runs), and make the line as thick as the digit. There a band is cut
@@ -247,15 +254,16 @@ def find_lines(mask: np.ndarray, min_fraction: float,
     for axis, (straight, these) in bands.items():
         if found.get(1 - axis):
             cores = [_core(straight, b) for b in these]
-            grown = (whole if core is b else _full_thickness(straight, core)
+            grown = (whole if core is b else full_thickness(straight, core)
                      for b, core, whole in zip(these, cores, lines[axis], strict=True))
             across = found[1 - axis]
-            found[axis] = [line for line in (line if _is_line(line) else _solid(straight, line, across)
-                                             for line in grown) if _is_line(line)]
+            found[axis] = [line for line in (line if is_line(line) else _solid(straight, line, across)
+                                             for line in grown) if is_line(line)]
     return [line for axis in sorted(found) for line in found[axis]], shifts
 
 
-def _is_line(line: Line) -> bool:
+def is_line(line: Line) -> bool:
+    """Whether a band is at least MIN_ASPECT times as long as it is thick."""
     return line.length >= MIN_ASPECT * line.thickness
 
 
@@ -301,3 +309,4 @@ def crossings(writing: np.ndarray, line: Line, band: tuple[np.ndarray, np.ndarra
     line there, so that the pixel stays when the line is erased."""
     rows, cols = band
     return crossed(writing, line, shifts[line.axis])[(cols if line.axis == 0 else rows) - line.start]
+

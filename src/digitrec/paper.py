@@ -17,7 +17,7 @@ import numpy as np
 from .colour import Colour, differs, pen_pixels
 from .imageops import component_boxes, label_components, np_median
 from .lines import CROSSING, MAX_SKEW, MIN_ASPECT, Line, band_pixels, crossings, find_lines
-from .printed import ASPECT, families, frames, own_print, print_strength
+from .printed import ASPECT, cell_sides, families, frames, own_print, print_strength
 from .rings import boxes_around
 
 MIN_LINE = 0.4  # a candidate line is at least this fraction of the image long
@@ -158,6 +158,12 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     # The straight part of a stroke (the side of a 0, a 1) runs on into the writing at both ends; a
     # printed line ends at the paper's edge, at another line, or in the clear.
     printed = [i for i, line in enumerate(lines) if not _continued(line, writing, shifts)]
+    sides, shifts = cell_sides(mask, lines, [lines[i] for i in printed], shifts, max_skew)
+    if sides:  # judged with the others, against the writing without them too
+        lines += sides
+        bands += [band_pixels(line, mask.shape, shifts, grow=1) for line in sides]
+        writing = _without(mask, bands)
+        printed = [i for i, line in enumerate(lines) if not _continued(line, writing, shifts)]
     strengths = [print_strength(ink, line, shifts, mask) for line in lines]
     printed_strengths = strengths if printed_ink is ink else [print_strength(printed_ink, line, shifts, mask)
                                                                for line in lines]
@@ -167,7 +173,7 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
     # But a stroke running along a box's side (a 2's foot on its bottom) widens the side's band: only
     # the side's own print goes.
-    boxes = framing - ruling
+    boxes = (framing - ruling) | set(range(len(lines) - len(sides), len(lines)))  # the cell sides found are a box's
     for i in boxes:
         bands[i] = band_pixels(own_print(ink, lines[i], shifts, mask), mask.shape, shifts, grow=1)
     paper = framing | ruling

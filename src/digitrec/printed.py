@@ -1,6 +1,7 @@
 """The printed structure among a page's long straight lines: the rectangles of boxes and form cells,
-the families of ruling and grids, a grid's lines across its family, and a line's own print (its
-rows and strength, apart from a stroke merged with it). `paper` removes them."""
+the families of ruling and grids, a grid's lines across its family, a line's own print (its rows
+and strength, apart from a stroke merged with it), and the sides of cells too short to be found as
+long lines. `paper` removes them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 
 from .imageops import np_lower_quartile
-from .lines import Line, meets
+from .lines import EDGE, MAX_SKEW, Line, band_pixels, full_thickness, is_line, meets, straight_runs
 
 ASPECT = 10  # a line of a family (or one on its own) is this many times as long as it is thick; a pen's rarely is
 FAMILY = 3  # at least this many parallel lines alike in length and thickness are a family: ruling, a grid
@@ -24,6 +25,9 @@ TIGHT = 0.03  # a cell's divider reaches the cell's top and bottom lines within 
 FRAME_THIN = 0.2  # a box's border is at most this fraction of the box's smaller side thick
 ALIKE = 2.0  # a rectangle's sides are at most this many times as thick as its top and bottom
 INKED_ALIKE = 0.8  # a cell's divider is printed 0.8 to 1 / 0.8 times as dark as the cell's top and bottom
+# Parallel lines as far apart as a box's sides (FRAME_THIN), with nothing found across them, may be a
+SIDE = 0.8  # cell's, whose sides run between them: lines at least this fraction of the spacing long
+EVEN = 1.2  # ...unless three or more are evenly spaced: gaps alike within this factor
 
 
 def position(line: Line, shift: np.ndarray) -> float:
@@ -178,3 +182,65 @@ def own_print(ink: np.ndarray, line: Line, shifts: dict[int, np.ndarray], mask: 
     """The line narrowed to its own print: the rows from its first to its last own row (`_grid`)."""
     own = np.flatnonzero(_grid(ink, line, shifts, mask)[2])
     return replace(line, lo=line.lo + int(own[0]), hi=line.lo + int(own[-1]))
+
+
+
+def cell_sides(mask: np.ndarray, lines: list[Line], frame: list[Line], shifts: dict[int, np.ndarray],
+               max_skew: float = MAX_SKEW) -> tuple[list[Line], dict[int, np.ndarray]]:
+    """The sides of the cells between adjacent parallel lines of `frame` (printed lines among `lines`)
+    that are too short to be found as long lines (`find_lines` looks for lines a fraction of the image
+    long): a row of cells in a photo, whose walls are short beside the frame, or a form's cell among
+    others, its top and bottom as short as the cell. Looked for only where none of `lines` runs across
+    them; returns `shifts` with the new direction's."""
+    for axis in (0, 1):
+        found = sorted((line for line in frame if line.axis == axis), key=lambda line: line.lo)
+        if len(found) < 2 or any(line.axis != axis for line in lines) or _evenly_spaced(found):
+            continue
+        m = mask if axis == 0 else np.ascontiguousarray(mask.T)  # found lines are horizontal in m
+        shift = shifts[axis]
+        strip = np.zeros_like(m)
+        pairs = []
+        for a, b in zip(found[:-1], found[1:], strict=True):
+            start, end = max(a.start, b.start), min(a.end, b.end)
+            if FRAME_THIN * (b.lo - a.hi - 1) < max(a.thickness, b.thickness) or end <= start:
+                continue
+            cols = np.arange(start, end + 1)
+            rows = np.arange(m.shape[0])[:, None]  # the rows from a's top to b's bottom, per column
+            strip[:, cols] |= m[:, cols] & (rows >= a.lo - shift[cols]) & (rows <= b.hi - shift[cols])
+            pairs.append((a, b))
+        if not pairs:
+            continue
+        min_length = max(8, int(SIDE * min(b.lo - a.hi - 1 for a, b in pairs)))
+        # The sides are horizontal in the strip's transpose.
+        straight, offset, runs = straight_runs(np.ascontiguousarray(strip.T), 1 - axis, min_length, max_skew)
+        if straight is None:
+            continue
+        new = {**shifts, 1 - axis: offset}
+        sides = [line for line in (full_thickness(straight, run) for run in runs)
+                 if is_line(line) and _joins(line, pairs, new, shift, mask.shape, axis)]
+        if sides:
+            return sides, new
+    return [], shifts
+
+
+def _joins(side: Line, pairs: list[tuple[Line, Line]], shifts: dict[int, np.ndarray], shift: np.ndarray,
+           shape: tuple[int, int], axis: int) -> bool:
+    """Whether a side (across lines of `axis`, whose offsets are `shift`) reaches from one line of a pair
+    to the other (within EDGE px of each) where it stands: a cell's side does, a stroke inside it
+    (a 2's foot along the bottom) stops short."""
+    rows, cols = band_pixels(side, shape, shifts)
+    if axis == 1:  # the pair's lines are vertical: rows and columns swap
+        rows, cols = cols, rows
+    if not rows.size:
+        return False
+    x = int(np.median(cols))
+    top, bottom = int(rows.min()), int(rows.max())
+    return any(a.start <= x <= a.end and b.start <= x <= b.end and top <= a.hi - shift[x] + EDGE
+               and bottom >= b.lo - shift[x] - EDGE for a, b in pairs)
+
+
+def _evenly_spaced(lines: list[Line]) -> bool:
+    """Whether three or more lines (sorted across) are evenly spaced, within EVEN: a ruling, between
+    whose lines what reaches from one to the next is writing (a 1, the stem of a 4), not a cell's side."""
+    gaps = np.diff([(line.lo + line.hi) / 2 for line in lines])
+    return len(gaps) >= 2 and float(gaps.max()) <= EVEN * float(gaps.min())
