@@ -84,6 +84,21 @@ def test_digits_in_two_strokes_are_one_digit_each(recognizer: Recognizer) -> Non
     assert reading.number == "457" and len(reading.digits) == 3
 
 
+def test_a_5s_flag_drawn_on_far_past_its_body_is_one_digit_with_it(recognizer: Recognizer) -> None:
+    """The flag lifted off, starting over the body's right half and running on past it: it shares under
+    half of its columns with the body, but it is a flat stroke just above it, not a digit of its own."""
+    height, pen = 100, 7
+    width = int(height * 0.7)
+    image = Image.new("L", (2 * width, height + 4 * pen), 0)
+    draw = ImageDraw.Draw(image)
+    body = STROKES["5"][0]
+    draw.line([(pen + x * width, 3 * pen + y * height) for x, y in body], fill=255, width=pen, joint="curve")
+    draw.line([(pen + 0.55 * width, pen), (pen + 1.45 * width, pen - 2)], fill=255, width=pen)
+    five = image.crop(image.getbbox())
+    # Between two 1s the 5 is wide for the number, and is offered cuts: no merge with the flag is offered.
+    assert _read(recognizer, number([pen_digit("1", 100), five, pen_digit("1", 100)], [35, 35])) == "151"
+
+
 def test_a_4_whose_stem_stands_apart_is_one_digit(recognizer: Recognizer) -> None:
     """Its two strokes share no columns, and each alone reads as a 1; together they read as a 4."""
     reading = recognizer.read(encode(number([font_ink(1, 110), pen_digit("4 apart", 110), font_ink(7, 110)], [35, 35])))

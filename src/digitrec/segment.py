@@ -25,6 +25,9 @@ SPECK_HEIGHT = 0.35  # ...and shorter than this fraction of the typical digit is
 SMALL_DIGIT, STROKES, BAR = 0.2, 4.2, 0.3
 SLIVER_HEIGHT = 0.8  # a piece cut by the left or right edge and shorter than this fraction of the digits
 SHARED = 0.5  # pieces overlapping by this fraction of the narrower one's width are one digit
+# ...and so are a piece under FLAT of the digits' height, just above or below a taller one (MERGE_GAP of the
+# height apart), and sharing FLAG_SHARED of its own columns with it
+FLAT, FLAG_SHARED = 0.35, 0.3
 WIDE = 1.25  # a group this many times as wide as the typical digit may hold touching digits
 # A piece at most NARROW of the digits' height wide, with a neighbour closer than MERGE_GAP of it, the two
 # together at most MERGED of it wide, may be one digit with it (halves of a digit are narrow, digits tall).
@@ -155,7 +158,18 @@ def _overlap(a: Box, b: Box) -> float:
 
 
 def _merge_columns(pieces: list[Piece]) -> list[Piece]:
-    """Pieces that share most of the narrower one's columns are strokes of one digit."""
+    """Pieces that share most of the narrower one's columns are strokes of one digit; so are a flat
+    stroke and the digit it lies just above or below, sharing some of its columns (a 5's flag lifted
+    off and drawn on past the body, a 7's bar)."""
+    height = _typical_height(pieces) if pieces else 0.0
+
+    def flag(a: Box, b: Box) -> bool:
+        flat, body = (a, b) if a.height <= b.height else (b, a)
+        gap = max(flat.y0 - body.y1, body.y0 - flat.y1) - 1
+        shared = min(a.x1, b.x1) - max(a.x0, b.x0) + 1
+        return (flat.height <= FLAT * height and body.height > FLAT * height and gap <= MERGE_GAP * height
+                and shared >= FLAG_SHARED * flat.width)
+
     merged = True
     while merged:
         merged = False
@@ -165,7 +179,7 @@ def _merge_columns(pieces: list[Piece]) -> list[Piece]:
                 a, b = pieces[i], pieces[j]
                 if b.box.x0 > a.box.x1:
                     break
-                if _overlap(a.box, b.box) >= SHARED:
+                if _overlap(a.box, b.box) >= SHARED or flag(a.box, b.box):
                     pieces[i] = Piece(a.box.union(b.box), a.labels | b.labels, a.mass + b.mass, [])
                     del pieces[j]
                     merged = True
