@@ -186,6 +186,14 @@ def test_a_row_of_cells_in_a_photo_is_found_by_its_short_walls() -> None:
     assert inked[-1] - inked[0] + 1 == inked.size < 40  # one span, the 2's: no wall is left
 
 
+def test_a_digit_written_into_a_deep_shadow_along_the_frame_is_found(recognizer: Recognizer) -> None:
+    """Tuning seed 0's photo of a 9 at the edge of a dark shadow: the shadow is a solid region along the
+    frame, taken for what lies outside the paper, and the 9 was inside it ("no digit found"). It stands
+    out of the shadow, and is compact as a digit is, where the paper's edge standing out is long."""
+    sample = digits(30, seed=0, categories=["photo"])[29]
+    assert recognizer.predict(sample.data).digit == 9
+
+
 def test_digits_written_in_the_shading_along_the_papers_edge_stay_whole(recognizer: Recognizer) -> None:
     """Tuning seed 2's photo of "917" just above the desk: the shading along the paper's edge starts
     where the digits' lower halves are, and was taken for the edge (the desk beyond it). Strokes that

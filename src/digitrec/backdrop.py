@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .imageops import box_mean, label_components, morph
+from .imageops import box_mean, component_boxes, label_components, morph
 from .lines import find_lines
 
 SOFT = 0.06  # edges changing by less than this fraction of the region's peak ink per px are shading,
@@ -17,6 +17,7 @@ SOLID_BORDER, SOLID_FILL, MIN_REST = 0.5, 0.7, 0.0005
 # with the desk beyond it at least DESK_TONE (of full scale) lighter or darker than the paper inside.
 EDGE_ZONE, DESK_TONE = 0.25, 0.08
 STROKE = 4  # px: the desk's region is opened by this much, which no stroke or ruling line survives
+COMPACT = 3  # a digit's strokes standing out inside such a region are at most this many times as long as wide
 
 
 def outside_paper(mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -129,3 +130,18 @@ def written_across(ink: np.ndarray, mask: np.ndarray, beyond: np.ndarray, floor:
     joined[labels[paper]] = True
     joined[0] = False
     return joined[labels] & strokes
+
+
+def written_inside(ink: np.ndarray, region: np.ndarray, floor: float) -> np.ndarray:
+    """The strokes inside `region` (what `outside_paper` took for a deep shadow or the desk) that stand
+    out of their local floor (`standing_out`) as a digit does: each piece no more than COMPACT times as
+    long as it is wide. A digit written into a dark shadow along the frame is inside its solid region;
+    what else stands out there is the paper's edge or the region's own, long and thin."""
+    labels = label_components(standing_out(ink, floor) & region)
+    if not labels.any():
+        return np.zeros_like(region)
+    boxes = component_boxes(labels)
+    heights, widths = boxes[:, 1] - boxes[:, 0] + 1, boxes[:, 3] - boxes[:, 2] + 1
+    compact = np.maximum(heights, widths) <= COMPACT * np.minimum(heights, widths)
+    compact[0] = False
+    return compact[labels]

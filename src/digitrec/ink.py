@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageChops
 
-from .backdrop import beyond_paper_edges, outside_paper, soft_regions, written_across
+from .backdrop import beyond_paper_edges, outside_paper, soft_regions, written_across, written_inside
 from .colour import Colour
 from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample, sampled_box_mean
 from .images import check_finite
@@ -255,7 +255,10 @@ def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None
         edges = beyond_paper_edges(g, visible)
         if edges.any():
             edges &= ~written_across(ink, visible, edges, floor)
-        outside = outside_paper(visible, labels) | soft_regions(ink, visible, labels, floor) | edges
+        solid = outside_paper(visible, labels)
+        if solid.any():
+            solid &= ~written_inside(ink, solid, floor)
+        outside = solid | soft_regions(ink, visible, labels, floor) | edges
         ink[outside] = 0
         visible &= ~outside
         scene_removed = bool(outside.any())
