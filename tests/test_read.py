@@ -17,7 +17,7 @@ from digitrec import Recognizer
 from digitrec.cli.read import run_read
 from digitrec.errors import DigitrecError
 from fixtures import encode, font_digit, mnist_test, ruled_page
-from synth import make_digit, numbers
+from synth import digits, make_digit, numbers
 
 STROKES = {  # pen strokes in a unit box (x right, y down); separate strokes do not touch
     "4": [[(0.62, 0.0), (0.1, 0.62), (0.95, 0.62)], [(0.68, 0.3), (0.68, 1.0)]],  # stem apart from the rest
@@ -369,6 +369,14 @@ def test_a_digit_in_a_forms_cell_reads_as_one_digit_not_with_the_cells_ticks_or_
     from synth import make_digit
 
     sample = make_digit(category, index, seed)
+    assert recognizer.read(sample.data).number == sample.label
+
+
+@pytest.mark.parametrize("index", [32, 49])
+def test_a_cells_plumb_wall_as_tall_as_the_digit_is_no_1(recognizer: Recognizer, index: int) -> None:
+    """Check seed 4's form cells: a wall left beside the digit, as tall as it and thinner than its pen,
+    stands plumb (its box no wider than its ink), as a printed line does; it read as a 1 ("21", "19")."""
+    sample = digits(index + 1, seed=4, categories=["form-cells"])[index]
     assert recognizer.read(sample.data).number == sample.label
 
 

@@ -25,10 +25,11 @@ from .segment import BAR, Box, Piece, piece_ink, segment, without_rulings
 from .views import clearest, views
 
 HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
-# ...and so is a bar (`segment.BAR`) over DIVIDER of the digit's height and under PRINTED of
-# its stroke width (a cell's divider: a 1 is written with the digit's pen), or under TICK of its height with
-# such a bar or a divider on the digit's other side too (a comb's ticks)
-TICK, DIVIDER, PRINTED = 0.5, 1.25, 0.8
+# ...and so is a bar (`segment.BAR`) under PRINTED of its stroke width (a cell's divider: a 1 is written with
+# the digit's pen) that is over DIVIDER of the digit's height or printed plumb (its box at most STRAIGHT times as
+# wide as its ink is, along it), or under TICK of its height with such a bar or a divider on the digit's other
+# side too (a comb's ticks)
+TICK, DIVIDER, PRINTED, STRAIGHT = 0.5, 1.25, 0.8, 1.5
 NARROWER = 0.6  # the one digit preprocessing sees in an image's one piece, this much narrower, is the reading
 READ_SIDE = 1024  # px: the analysis resolution of a number (a digit: ink.WORK_SIDE)
 SPLIT_GAIN = 0.15  # a cut must raise the weakest digit's confidence by this much to be taken...
@@ -184,8 +185,9 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
     rows = np.flatnonzero(chosen.any(1))
     height = rows[-1] - rows[0] + 1 if rows.size else 0
 
-    def divider(p: Piece) -> bool:  # a cell's side: far taller than the digit, and thinner than its pen
-        return bar(p) and p.box.height > DIVIDER * height and along(p) < PRINTED * pen
+    def divider(p: Piece) -> bool:  # a cell's side: thinner than the pen, and far taller than the digit or plumb
+        return bar(p) and along(p) < PRINTED * pen and (p.box.height > DIVIDER * height
+                                                        or p.box.width <= STRAIGHT * along(p))
 
     def tick(p: Piece) -> bool:  # a bar far shorter than the digit
         return p is not digit and bar(p) and p.box.height < TICK * height
