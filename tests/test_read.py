@@ -332,9 +332,10 @@ def test_a_ruling_line_apart_from_the_digits_is_not_part_of_the_number() -> None
 
 
 def test_a_ruling_through_every_digit_goes_but_the_strokes_it_crosses_stay() -> None:
-    """An oracle for `segment.without_rulings`: a line from edge to edge through three digits' strokes
+    """An oracle for `rulings.without_rulings`: a line from edge to edge through three digits' strokes
     joins them into one piece; without it, each stroke is whole (the pixels where it crosses stay)."""
-    from digitrec.segment import segment, without_rulings
+    from digitrec.rulings import without_rulings
+    from digitrec.segment import segment
 
     ink = np.zeros((40, 120), np.float32)
     for x0 in (10, 55, 100):  # three upright strokes, 30 px tall

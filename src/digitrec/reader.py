@@ -21,7 +21,8 @@ from .images import ImageSource, describe, load_image
 from .ink import Ink, analysis_scale
 from .paper import stroke_width
 from .preprocess import NO_DIGIT_HINT, SLIVER, digit_ink, ink_to_mnist, leans, select_digit
-from .segment import BAR, Box, Piece, piece_ink, segment, without_rulings
+from .rulings import without_rulings
+from .segment import BAR, Box, Piece, piece_ink, segment
 from .views import clearest, views
 
 HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
