@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitrec.backdrop import outside_paper, soft_regions
+from digitrec.backdrop import outside_paper, soft_regions, standing_out
 from digitrec.imageops import label_components
 
 
@@ -18,7 +18,7 @@ def test_a_stroke_written_into_a_shadow_stays() -> None:
     mask = ink > floor
     labels = label_components(mask)
     assert labels.max() == 1  # shadow and stroke are one piece
-    soft = soft_regions(ink, mask, labels, floor)
+    soft = soft_regions(ink, mask, labels, lambda: standing_out(ink, floor))
     assert soft[100, 20] and soft[100, 40]  # the shadow goes...
     assert not soft[70:130, 49].any()  # ...the stroke stays
 

@@ -3,6 +3,8 @@ shading of shadows and vignettes. Neither is writing; `ink` removes both before 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .imageops import box_mean, component_boxes, label_components, morph
@@ -82,12 +84,13 @@ def beyond_paper_edges(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, floor: float) -> np.ndarray:
+def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray,
+                 strokes: Callable[[], np.ndarray]) -> np.ndarray:
     """Faint regions of `mask` whose edges are soft: shading, a shadow or a vignette, not writing.
     Ink falls off within a pixel or two of a stroke's edge; a shadow's darkness fades over tens of
     pixels. Sharpness: the mean change of ink per px across a region's edge, over its peak.
-    `labels`: the mask's components. A digit written in a shadow stands out of it by more than `floor`
-    (`standing_out`): its strokes stay."""
+    `labels`: the mask's components. A digit written in a shadow stands out of it (`strokes()`: where
+    the ink does, `standing_out`, computed on first need): its strokes stay."""
     count = int(labels.max())
     if not count:
         return np.zeros_like(mask)
@@ -107,7 +110,7 @@ def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray, floor: f
     sharpness = edge_sum / np.maximum(edge_len, 1) / np.maximum(peak, 1e-6)
     soft = np.flatnonzero((sharpness < SOFT) & (peak < SHADE))  # an upscaled digit is soft, but dark
     soft = soft[soft > 0]
-    return np.isin(labels, soft) & ~standing_out(ink, floor) if soft.size else np.zeros_like(mask)
+    return np.isin(labels, soft) & ~strokes() if soft.size else np.zeros_like(mask)
 
 
 def standing_out(ink: np.ndarray, floor: float) -> np.ndarray:
@@ -116,28 +119,29 @@ def standing_out(ink: np.ndarray, floor: float) -> np.ndarray:
     return box_mean(ink - morph(morph(ink, -STROKE), STROKE), 1) > floor
 
 
-def written_across(ink: np.ndarray, mask: np.ndarray, beyond: np.ndarray, floor: float) -> np.ndarray:
+def written_across(strokes: Callable[[], np.ndarray], mask: np.ndarray, beyond: np.ndarray) -> np.ndarray:
     """The strokes inside `beyond` (what `beyond_paper_edges` took for the desk) that go on from writing
-    on the paper: pixels standing out of their local floor (`standing_out`) and joined to ink of `mask`
-    outside `beyond`. A shading band along the paper's edge can look like the edge; the lower halves
-    of digits written in it are strokes still."""
-    strokes = standing_out(ink, floor) & beyond
-    if not strokes.any():
-        return strokes
+    on the paper: pixels standing out of their local floor (`strokes()`, as `soft_regions` takes it)
+    and joined to ink of `mask` outside `beyond`. A shading band along the paper's edge can look like
+    the edge; the lower halves of digits written in it are strokes still."""
+    inside = strokes() & beyond
+    if not inside.any():
+        return inside
     paper = mask & ~beyond
-    labels = label_components(strokes | paper)
+    labels = label_components(inside | paper)
     joined = np.zeros(int(labels.max()) + 1, bool)
     joined[labels[paper]] = True
     joined[0] = False
-    return joined[labels] & strokes
+    return joined[labels] & inside
 
 
-def written_inside(ink: np.ndarray, region: np.ndarray, floor: float) -> np.ndarray:
+def written_inside(strokes: Callable[[], np.ndarray], region: np.ndarray) -> np.ndarray:
     """The strokes inside `region` (what `outside_paper` took for a deep shadow or the desk) that stand
-    out of their local floor (`standing_out`) as a digit does: each piece no more than COMPACT times as
-    long as it is wide. A digit written into a dark shadow along the frame is inside its solid region;
-    what else stands out there is the paper's edge or the region's own, long and thin."""
-    labels = label_components(standing_out(ink, floor) & region)
+    out of their local floor (`strokes()`, as `soft_regions` takes it) as a digit does: each piece no
+    more than COMPACT times as long as it is wide. A digit written into a dark shadow along the frame
+    is inside its solid region; what else stands out there is the paper's edge or the region's own,
+    long and thin."""
+    labels = label_components(strokes() & region)
     if not labels.any():
         return np.zeros_like(region)
     boxes = component_boxes(labels)

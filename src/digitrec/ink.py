@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 
 import numpy as np
 from PIL import Image, ImageChops
 
-from .backdrop import beyond_paper_edges, outside_paper, soft_regions, written_across, written_inside
+from .backdrop import beyond_paper_edges, outside_paper, soft_regions, standing_out, written_across, written_inside
 from .colour import Colour
 from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample, sampled_box_mean
 from .images import check_finite
@@ -252,13 +252,15 @@ def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None
     scene_removed = False  # whether a photo's scene outside the paper was taken from `ink` (in place)
     if photo:
         labels = label_components(visible)
+        # Where ink stands out of its local floor: made once, when the first of the three needs it.
+        strokes = cache(partial(standing_out, ink, floor))
         edges = beyond_paper_edges(g, visible)
         if edges.any():
-            edges &= ~written_across(ink, visible, edges, floor)
+            edges &= ~written_across(strokes, visible, edges)
         solid = outside_paper(visible, labels)
         if solid.any():
-            solid &= ~written_inside(ink, solid, floor)
-        outside = solid | soft_regions(ink, visible, labels, floor) | edges
+            solid &= ~written_inside(strokes, solid)
+        outside = solid | soft_regions(ink, visible, labels, strokes) | edges
         ink[outside] = 0
         visible &= ~outside
         scene_removed = bool(outside.any())
