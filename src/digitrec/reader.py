@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -86,6 +87,7 @@ class _Plan:
     crops: list[list[list[np.ndarray]]]  # per piece, per option (unsplit first), per part: 28x28
     spans: list[list[list[tuple[int, int]]]]  # the same, column ranges in the ink map
     labels: np.ndarray  # the ink map's component labels, which the pieces' `labels` name
+    choice: Callable[[], tuple[np.ndarray, bool]]  # `select_digit` of the ink map, made on first need
     views: bool = False  # one piece whose options are views of one digit (`views`), read as `predict` reads them
 
 
@@ -95,10 +97,11 @@ def plan(source: ImageSource, name: str) -> _Plan:
     ink = digit_ink(image, name, READ_SIDE)
     ink = replace(ink, map=without_rulings(ink.map))
     labels, pieces = segment(ink.map)
+    choice = cache(partial(select_digit, ink.map))  # the one digit `predict` would see: asked for twice at most
     if len(pieces) > 1:
-        pieces = _one_digit_pieces(ink.map, labels, pieces)
+        pieces = _one_digit_pieces(ink.map, labels, pieces, choice)
     elif pieces and (pieces[0].alternatives or pieces[0].parts):
-        pieces = [_one_digit_within(ink.map, pieces[0])]
+        pieces = [_one_digit_within(choice, pieces[0])]
     crops, spans = [], []
     kept = []
     for piece in pieces:
@@ -126,8 +129,8 @@ def plan(source: ImageSource, name: str) -> _Plan:
     if len(kept) == 1 and len(crops[0]) == 1 and len(crops[0][0]) == 1:  # one digit, no split offered
         crops[0] = [[x28] for x28 in _as_predicted(image, ink, name, crops[0][0][0])]
         spans[0] = spans[0] * len(crops[0])
-        return _Plan(ink, kept, crops, spans, labels, views=True)
-    return _Plan(ink, kept, crops, spans, labels)
+        return _Plan(ink, kept, crops, spans, labels, choice, views=True)
+    return _Plan(ink, kept, crops, spans, labels, choice)
 
 
 def _as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> list[np.ndarray]:
@@ -142,11 +145,12 @@ def _as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> 
     return [crop] if shown[0][1] else [x28 for x28, _ in shown]
 
 
-def _one_digit_within(ink: np.ndarray, piece: Piece) -> Piece:
+def _one_digit_within(choice: Callable[[], tuple[np.ndarray, bool]], piece: Piece) -> Piece:
     """The one piece of an image, as one digit when preprocessing (as `predict` does) sees one digit in it
     and no other, under NARROWER of the piece's width: the segmenter joined it to what `predict` drops
-    (the paper's edge in a photo, a chain of fragments beside the digit, then cut off as a "1")."""
-    chosen, several = select_digit(ink)
+    (the paper's edge in a photo, a chain of fragments beside the digit, then cut off as a "1").
+    `choice`: `select_digit` of the ink map."""
+    chosen, several = choice()
     cols = np.flatnonzero(chosen.any(0))
     if several or not cols.size or cols[-1] - cols[0] + 1 >= NARROWER * piece.box.width:
         return piece
@@ -154,14 +158,15 @@ def _one_digit_within(ink: np.ndarray, piece: Piece) -> Piece:
     return Piece(Box(int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])), piece.labels, piece.mass, [])
 
 
-def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) -> list[Piece]:
+def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece],
+                      choice: Callable[[], tuple[np.ndarray, bool]]) -> list[Piece]:
     """The pieces without those that preprocessing (as `predict` does) drops beside the one digit it
     sees: at the image's left or right edge, a neighbour's sliver, the side of the next cell, the
     paper's edge; anywhere, a hairline far thinner than the digit's strokes (what is left of a
     printed line), and an upright bar far shorter or taller than the digit (a comb's tick, a cell's
     divider), even inside it. When it sees several digits, or the piece holds some of the digit's
     ink, the piece stays; so does one at the edge with as much ink as a sliver never has (a tight
-    crop's digit)."""
+    crop's digit). `choice`: `select_digit` of the ink map."""
     width = ink.shape[1]
     digit = max(pieces, key=lambda p: p.mass)  # the digit's own piece
     heaviest = digit.mass
@@ -178,7 +183,7 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece]) 
     widest = max(along(p) for p in pieces)  # at least the pen's width, for the piece of a whole digit
     if not any(at_edge(p) or along(p) < HAIRLINE * widest or bar(p) for p in pieces):
         return pieces  # nothing that could be dropped: no need to choose the digit
-    chosen, several = select_digit(ink)
+    chosen, several = choice()
     if several:
         return pieces
     inside = [bool(piece_ink(chosen, labels, p).any()) for p in pieces]  # holding some of the digit's ink
@@ -240,7 +245,7 @@ def _without_marks(p: _Plan, digits: list[DigitRead], owner: list[int]) -> list[
     refused = [d.verdict != "digit" for d in digits]
     if not any(refused) or all(refused):
         return digits
-    chosen, several = select_digit(p.ink.map)
+    chosen, several = p.choice()
     if several:
         return digits
     inside = [bool(piece_ink(chosen, p.labels, piece).any()) for piece in p.pieces]
