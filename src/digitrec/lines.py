@@ -309,4 +309,3 @@ def crossings(writing: np.ndarray, line: Line, band: tuple[np.ndarray, np.ndarra
     line there, so that the pixel stays when the line is erased."""
     rows, cols = band
     return crossed(writing, line, shifts[line.axis])[(cols if line.axis == 0 else rows) - line.start]
-

@@ -184,7 +184,6 @@ def own_print(ink: np.ndarray, line: Line, shifts: dict[int, np.ndarray], mask: 
     return replace(line, lo=line.lo + int(own[0]), hi=line.lo + int(own[-1]))
 
 
-
 def cell_sides(mask: np.ndarray, lines: list[Line], frame: list[Line], shifts: dict[int, np.ndarray],
                max_skew: float = MAX_SKEW) -> tuple[list[Line], dict[int, np.ndarray]]:
     """The sides of the cells between adjacent parallel lines of `frame` (printed lines among `lines`)
@@ -199,13 +198,14 @@ def cell_sides(mask: np.ndarray, lines: list[Line], frame: list[Line], shifts: d
         m = mask if axis == 0 else np.ascontiguousarray(mask.T)  # found lines are horizontal in m
         shift = shifts[axis]
         strip = np.zeros_like(m)
+        rows = np.arange(m.shape[0])[:, None]
         pairs = []
         for a, b in zip(found[:-1], found[1:], strict=True):
             start, end = max(a.start, b.start), min(a.end, b.end)
             if FRAME_THIN * (b.lo - a.hi - 1) < max(a.thickness, b.thickness) or end <= start:
                 continue
             cols = np.arange(start, end + 1)
-            rows = np.arange(m.shape[0])[:, None]  # the rows from a's top to b's bottom, per column
+            # The mask from a's top row to b's bottom row, per column.
             strip[:, cols] |= m[:, cols] & (rows >= a.lo - shift[cols]) & (rows <= b.hi - shift[cols])
             pairs.append((a, b))
         if not pairs:

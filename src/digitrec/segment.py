@@ -148,10 +148,14 @@ def _drop_edge_slivers(pieces: list[Piece], width: int) -> list[Piece]:
     return kept or pieces
 
 
+def _shared(a: Box, b: Box) -> int:
+    """The columns two boxes share (0 or less where they share none)."""
+    return min(a.x1, b.x1) - max(a.x0, b.x0) + 1
+
+
 def _overlap(a: Box, b: Box) -> float:
     """Shared columns as a fraction of the narrower box's width."""
-    shared = min(a.x1, b.x1) - max(a.x0, b.x0) + 1
-    return max(0, shared) / min(a.width, b.width)
+    return max(0, _shared(a, b)) / min(a.width, b.width)
 
 
 def _merge_columns(pieces: list[Piece]) -> list[Piece]:
@@ -163,9 +167,8 @@ def _merge_columns(pieces: list[Piece]) -> list[Piece]:
     def flag(a: Box, b: Box) -> bool:
         flat, body = (a, b) if a.height <= b.height else (b, a)
         gap = max(flat.y0 - body.y1, body.y0 - flat.y1) - 1
-        shared = min(a.x1, b.x1) - max(a.x0, b.x0) + 1
         return (flat.height <= FLAT * height and body.height > FLAT * height and gap <= MERGE_GAP * height
-                and shared >= FLAG_SHARED * flat.width)
+                and _shared(a, b) >= FLAG_SHARED * flat.width)
 
     merged = True
     while merged:
