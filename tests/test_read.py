@@ -17,7 +17,7 @@ from digitrec import Recognizer
 from digitrec.cli.read import run_read
 from digitrec.errors import DigitrecError
 from fixtures import encode, font_digit, mnist_test, ruled_page
-from synth import digits, make_digit, numbers
+from synth import digits, make_digit, make_number, numbers
 
 STROKES = {  # pen strokes in a unit box (x right, y down); separate strokes do not touch
     "4": [[(0.62, 0.0), (0.1, 0.62), (0.95, 0.62)], [(0.68, 0.3), (0.68, 1.0)]],  # stem apart from the rest
@@ -437,6 +437,48 @@ def test_evenly_spaced_stems_on_ruling_are_no_family_of_lines() -> None:
         found = families(ruling + stems, (63, 201), [0.3] * 7)
         assert set(range(3)) <= found and (set(range(3, 7)) <= found) == family
         assert (found & set(range(3, 7))) in (set(), set(range(3, 7)))
+
+
+def test_a_stroke_from_one_ruling_line_to_another_is_writing() -> None:
+    """An oracle for `printed.between_rulings`: on ruled paper, an upright stroke running from one of
+    the ruling's lines to another, with ruling beyond both ends, is writing (a 1); one ending at the
+    image's edge, or a grid's line ending at its border's first and last lines, is not told so."""
+    from digitrec.lines import Line
+    from digitrec.printed import between_rulings
+
+    ruling = [Line(0, lo, lo + 1, 0, 236, 0.0) for lo in (7, 25, 43, 61, 79)]
+    shape = (83, 237)
+    assert between_rulings(Line(1, 78, 78, 25, 62, 0.0), ruling, shape)
+    assert between_rulings(Line(1, 78, 78, 25, 44, 0.0), ruling, shape)
+    assert not between_rulings(Line(1, 78, 78, 7, 80, 0.0), ruling, shape)  # the grid's border to border
+    assert not between_rulings(Line(1, 78, 78, 0, 62, 0.0), ruling, shape)  # from the image's edge
+    assert not between_rulings(Line(1, 78, 78, 30, 55, 0.0), ruling, shape)  # ends in the clear
+    assert not between_rulings(Line(1, 78, 78, 25, 62, 0.0), ruling[1:4], shape)  # no ruling beyond
+    uneven = [Line(0, lo, lo + 1, 0, 236, 0.0) for lo in (7, 25, 61, 79)]
+    assert not between_rulings(Line(1, 78, 78, 25, 62, 0.0), uneven, shape)
+
+
+def test_a_thin_1_on_a_small_ruled_crop_is_kept(recognizer: Recognizer) -> None:
+    """Ruled numbers of seed 0: "832104" in a 237x83 crop, a fine pale pen on a ruling 18 px apart.
+    The 1, the 0's sides and the 8's run from one ruling line to another: as long as lines of the
+    crop, they end at lines, as a cell's walls do, but a row of cells has a top and bottom of its own."""
+    sample = make_number("ruled-paper", 8, 0)
+    assert sample.label == "832104" and recognizer.read(sample.data).number == "832104"
+
+
+def test_a_5s_flag_lifted_over_the_gap_to_the_next_digit_is_one_digit_with_it(recognizer: Recognizer) -> None:
+    """Near-touching numbers of seed 2: "55", the first 5's flag drawn off its body and on over the gap,
+    sharing few of its columns. A flat stroke at a digit's top is offered as one digit with the nearer
+    of its neighbours: alone it is no digit, and the number would be refused."""
+    sample = make_number("near-touching", 18, 2)
+    assert sample.label == "55" and recognizer.read(sample.data).number == "55"
+
+
+def test_a_digit_far_taller_than_the_others_is_not_taken_for_two(recognizer: Recognizer) -> None:
+    """Mixed sizes of seed 2: "0480", whose 8 is twice as tall as the others and leans: as wide as two of
+    their digits, but one of its own height. Cut, it reads as a 6 and a 9 almost as surely as whole."""
+    sample = make_number("sizes", 19, 2)
+    assert sample.label == "0480" and recognizer.read(sample.data).number == "0480"
 
 
 def test_a_0s_side_on_ruling_among_evenly_spaced_digits_stays(recognizer: Recognizer) -> None:

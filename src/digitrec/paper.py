@@ -17,7 +17,7 @@ import numpy as np
 from .colour import Colour, differs, pen_pixels
 from .imageops import component_boxes, label_components, np_median
 from .lines import CROSSING, MAX_SKEW, MIN_ASPECT, Line, band_pixels, crossings, find_lines
-from .printed import ASPECT, cell_sides, families, frames, own_print, print_strength
+from .printed import ASPECT, between_rulings, cell_sides, families, frames, own_print, print_strength
 from .rings import boxes_around
 
 MIN_LINE = 0.4  # a candidate line is at least this fraction of the image long
@@ -157,13 +157,15 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     writing = _without(mask, bands)
     # The straight part of a stroke (the side of a 0, a 1) runs on into the writing at both ends; a
     # printed line ends at the paper's edge, at another line, or in the clear.
-    printed = [i for i, line in enumerate(lines) if not _continued(line, writing, shifts)]
+    printed = [i for i, line in enumerate(lines)
+               if not (_continued(line, writing, shifts) or between_rulings(line, lines, mask.shape))]
     sides, shifts = cell_sides(mask, lines, [lines[i] for i in printed], shifts, max_skew)
     if sides:  # judged with the others, against the writing without them too
         lines += sides
         bands += [band_pixels(line, mask.shape, shifts, grow=1) for line in sides]
         writing = _without(mask, bands)
-        printed = [i for i, line in enumerate(lines) if not _continued(line, writing, shifts)]
+        printed = [i for i, line in enumerate(lines)
+                   if not (_continued(line, writing, shifts) or between_rulings(line, lines, mask.shape))]
     strengths = [print_strength(ink, line, shifts, mask) for line in lines]
     printed_strengths = strengths if printed_ink is ink else [print_strength(printed_ink, line, shifts, mask)
                                                                for line in lines]

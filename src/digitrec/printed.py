@@ -136,6 +136,19 @@ def _anchored(line: Line, lines: list[Line], shape: tuple[int, int]) -> bool:
     return all(meets(at, across) or edge for at, edge in zip((line.start, line.end), line.reaches(along), strict=True))
 
 
+def between_rulings(line: Line, lines: list[Line], shape: tuple[int, int]) -> bool:
+    """Whether `line` reaches from one line of a page's ruling to another, with ruling beyond both
+    ends (and so ends at neither image edge): the ruling's lines, across it, three or more evenly
+    spaced and running the image's length (SPANNING). Between them such a line is writing (a 1, a 0's
+    straight side), not a cell's wall: a row of cells has a top and a bottom of its own, and a grid's
+    lines, where it has a border, end at its first and last lines across."""
+    across = sorted((other for other in lines if other.axis != line.axis
+                     and other.length >= SPANNING * (shape[0] if other.axis else shape[1])), key=lambda other: other.lo)
+    beyond = (any(other.hi < line.start - EDGE for other in across)
+              and any(other.lo > line.end + EDGE for other in across))
+    return _evenly_spaced(across) and meets(line.start, across) and meets(line.end, across) and beyond
+
+
 def grid(lines: list[Line], families: set[int], shape: tuple[int, int]) -> set[int]:
     """Lines across a family that are printed alike and run the image's length: the other direction of
     squared paper, whose few lines in a small crop are no family of their own."""

@@ -28,6 +28,7 @@ SHARED = 0.5  # pieces overlapping by this fraction of the narrower one's width 
 # ...and so are a piece under FLAT of the digits' height, just above or below a taller one (MERGE_GAP of the
 # height apart), and sharing FLAG_SHARED of its own columns with it
 FLAT, FLAG_SHARED = 0.35, 0.3
+LIFTED = 1.4  # digit heights: at most this wide, a flat stroke and the digit under it may be one digit
 WIDE = 1.25  # a group this many times as wide as the typical digit may hold touching digits
 # A piece at most NARROW of the digits' height wide, with a neighbour closer than MERGE_GAP of it, the two
 # together at most MERGED of it wide, may be one digit with it (halves of a digit are narrow, digits tall).
@@ -245,10 +246,11 @@ def _parts(box: Box, cuts: list[int]) -> list[tuple[int, int]]:
 
 def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
     """Neighbours that may be one digit in two strokes that do not touch (a 4 whose stem stands apart,
-    a 5's flag beside it): a narrow piece close beside another, the two no wider than a digit. They
-    stay two digits unless they read as well as one (see `reader.MERGE_GAIN`)."""
+    a 5's flag beside it): a narrow piece close beside another, the two no wider than a digit, or a
+    flat stroke at the top of the nearer of its neighbours (a 5's flag lifted off and drawn on past
+    the body). They stay two digits unless they read as well as one (see `reader.MERGE_GAIN`)."""
     out: list[Piece] = []
-    for piece in pieces:
+    for k, piece in enumerate(pieces):
         last = out[-1] if out else None
         if last is not None and last.parts is None and not last.alternatives and not piece.alternatives:
             a, b = last.box, piece.box
@@ -256,14 +258,29 @@ def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
             # A stroke with a short one beside it (a bold 7's bar and its stem) is measured against its own
             # height where that passes the number's others.
             tall = max(height, union.height) if min(a.height, b.height) <= 0.5 * union.height else height
-            if (b.x0 - a.x1 - 1 <= MERGE_GAP * tall and min(a.width, b.width) <= NARROW * tall
-                    and union.width <= MERGED * tall):
+            nearer = k + 1 == len(pieces) or _gap(a, b) <= _gap(b, pieces[k + 1].box)
+            if ((b.x0 - a.x1 - 1 <= MERGE_GAP * tall and min(a.width, b.width) <= NARROW * tall
+                    and union.width <= MERGED * tall) or (_flag_above(a, b, height) and nearer)):
                 cut = (a.x1 + b.x0 - 1) // 2  # between the two, or in the middle of any shared columns
                 out[-1] = Piece(union, last.labels | piece.labels, last.mass + piece.mass, [[(union.x0, union.x1)]],
                                 [(union.x0, cut), (cut + 1, union.x1)])
                 continue
         out.append(piece)
     return out
+
+
+def _gap(a: Box, b: Box) -> int:
+    """Columns between two boxes, left to right (negative where they share columns)."""
+    return b.x0 - a.x1 - 1
+
+
+def _flag_above(a: Box, b: Box, height: float) -> bool:
+    """Whether one of two neighbours is a flat stroke at the other's top, within MERGE_GAP of the
+    digits' `height` of it each way, and the two no wider than LIFTED digit heights."""
+    flat, body = (a, b) if a.height <= b.height else (b, a)
+    return (flat.height <= FLAT * height < body.height and flat.width >= 2 * flat.height
+            and flat.y1 <= body.y0 + FLAT * body.height and body.y0 - flat.y1 <= MERGE_GAP * height
+            and _gap(a, b) <= MERGE_GAP * height and a.union(b).width <= LIFTED * height)
 
 
 def segment(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
@@ -280,7 +297,9 @@ def segment(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
     narrow = [p.box.width for p in pieces if p.box.width <= WIDE * 0.75 * height]
     digit_width = float(np.median(narrow)) if narrow else 0.6 * height
     for piece in pieces:
-        piece.widths = piece.box.width / digit_width
+        # A digit far taller than the rest (numbers of mixed sizes) is as much wider: its width counts in
+        # digits of its own height.
+        piece.widths = piece.box.width / (digit_width * max(1.0, piece.box.height / height))
         if piece.box.width > WIDE * max(digit_width, 0.45 * piece.box.height):
             piece.alternatives = _cuts(ink, piece, labels, digit_width)
     return labels, _offer_merges(pieces, height)
