@@ -481,6 +481,46 @@ def test_a_digit_far_taller_than_the_others_is_not_taken_for_two(recognizer: Rec
     assert sample.label == "0480" and recognizer.read(sample.data).number == "0480"
 
 
+def test_a_5s_flag_above_its_body_alone_in_the_image_is_one_digit_with_it(recognizer: Recognizer) -> None:
+    """Combined conditions of seed 0: a boxed 5 whose flag is lifted off, a piece as heavy as a fifth of
+    the body. With two pieces the typical height is their mean, which the flag passes by a pixel: it is
+    measured against its body's height."""
+    sample = make_digit("combined", 55, 0)
+    assert sample.label == "5" and recognizer.read(sample.data).number == "5"
+
+
+@pytest.mark.parametrize("index", [81, 83])
+def test_a_cells_remnant_read_unsurely_beside_the_one_digit_is_a_mark(recognizer: Recognizer, index: int) -> None:
+    """Form cells of seed 2: what is left of the next cell's sides, read as a 5 at 0.3, beside the one
+    digit `predict` sees. A number's digits are read far surer: it is no digit of the reading."""
+    sample = make_digit("form-cells", index, 2)
+    reading = recognizer.read(sample.data)
+    assert reading.number == sample.label and len(reading.digits) == 1
+
+
+@pytest.mark.parametrize(("category", "index"), [("combined", 64), ("photo", 31), ("pencil-photo", 30)])
+def test_a_single_digit_in_parts_that_look_like_nothing_reads_as_predict_reads_it(
+        recognizer: Recognizer, category: str, index: int) -> None:
+    """Seed 2: a 4 cut in two by a ruling line, and digits in photos found among speckle: each part the
+    reader sees is refused, but `predict` sees one digit and reads it. The reading is that digit, boxed
+    where its ink is."""
+    sample = make_digit(category, index, 2)
+    reading = recognizer.read(sample.data)
+    assert reading.number == sample.label == str(recognizer.predict(sample.data).digit)
+    [digit] = reading.digits
+    (x0, y0, x1, y1), [(bx0, by0, bx1, by1)] = digit.box, sample.boxes
+    assert x0 < bx1 and bx0 < x1 and y0 < by1 and by0 < y1  # on the written digit
+
+
+def test_a_neighbours_sliver_joined_to_the_digit_at_the_edge_is_no_1(recognizer: Recognizer) -> None:
+    """Neighbour slivers of seed 2: a 3 whose neighbour's sliver, as tall as the 3, touches it at the
+    reader's resolution: one piece, wide enough to be offered as "13". `predict` sees the 3 alone, the
+    sliver at the image's edge left out: the piece is read as that one digit."""
+    sample = make_digit("neighbour-sliver", 33, 2)
+    reading = recognizer.read(sample.data)
+    assert sample.label == "3" and reading.number == "3"
+
+
 def test_a_0s_side_on_ruling_among_evenly_spaced_digits_stays(recognizer: Recognizer) -> None:
     """Ruled numbers of seed 0: "039787", whose digits' upright strokes stand at even spaces between the
     ruling's lines, like a grid's. The 0's right side is not taken for a line of it."""

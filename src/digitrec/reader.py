@@ -44,6 +44,9 @@ ALIKE = 0.6  # of the tallest digit's height: a piece this tall beside it is dig
 # Numbers of tuning seeds 0 and 2, with the model the shipped one was fine-tuned from: 373 to 379 and 366 to
 # 368 of 400 read right, none read worse (0.5: 378 and 367; 0.8: 379 and 369).
 IN_NUMBER = 0.6
+# Beside the one digit `predict` sees, a part read as a digit less surely than this is a mark too (a cell's
+# remnant read as a 5 at 0.3); digits of a number are read far surer.
+MARK = 0.5
 
 
 @dataclass(frozen=True)
@@ -147,12 +150,18 @@ def _as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> 
 
 def _one_digit_within(choice: Callable[[], tuple[np.ndarray, bool]], piece: Piece) -> Piece:
     """The one piece of an image, as one digit when preprocessing (as `predict` does) sees one digit in it
-    and no other, under NARROWER of the piece's width: the segmenter joined it to what `predict` drops
-    (the paper's edge in a photo, a chain of fragments beside the digit, then cut off as a "1").
+    and no other, under NARROWER of the piece's width or leaving out its end at the image's edge: the
+    segmenter joined it to what `predict` drops (the paper's edge in a photo, a chain of fragments
+    beside the digit, a neighbour's sliver, then cut off as a "1").
     `choice`: `select_digit` of the ink map."""
     chosen, several = choice()
     cols = np.flatnonzero(chosen.any(0))
-    if several or not cols.size or cols[-1] - cols[0] + 1 >= NARROWER * piece.box.width:
+    if several or not cols.size:
+        return piece
+    # What it leaves at the image's left or right edge is a neighbour's sliver, however wide the rest.
+    edge = chosen.shape[1] - 1
+    trimmed = piece.box.x0 == 0 < cols[0] or piece.box.x1 == edge > cols[-1]
+    if cols[-1] - cols[0] + 1 >= NARROWER * piece.box.width and not trimmed:
         return piece
     rows = np.flatnonzero(chosen.any(1))
     return Piece(Box(int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])), piece.labels, piece.mass, [])
@@ -238,11 +247,23 @@ def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
     return _reading(_without_marks(p, _in_number(digits, taken), owner))
 
 
+def one_digit(p: _Plan, prediction: Any) -> Reading:
+    """The one-digit reading of a planned image from `prediction`, the one digit `predict` sees in it
+    (`select_digit` of the ink map), boxed where that digit's ink is."""
+    chosen, _ = p.choice()
+    rows, cols = np.flatnonzero(chosen.any(1)), np.flatnonzero(chosen.any(0))
+    piece = Piece(Box(int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])), set(), 0.0, [])
+    box = _box(p.ink, piece, (piece.box.x0, piece.box.x1))
+    return _reading([DigitRead(prediction.digit, prediction.confidence, box, prediction.verdict,
+                               prediction.preprocessed)])
+
+
 def _without_marks(p: _Plan, digits: list[DigitRead], owner: list[int]) -> list[DigitRead]:
     """The digits without the parts refused beside the one digit preprocessing sees (as `predict` judges
     it): a cell's empty box, a grid's remnant, a printed label. `predict` reads such an image as that
-    digit; a part it takes for another digit, or one read as a digit, stays. `owner`: each digit's piece."""
-    refused = [d.verdict != "digit" for d in digits]
+    digit; a part it takes for another digit, or one read as a digit surer than MARK, stays. `owner`: each
+    digit's piece."""
+    refused = [d.verdict != "digit" or d.confidence < MARK for d in digits]
     if not any(refused) or all(refused):
         return digits
     chosen, several = p.choice()

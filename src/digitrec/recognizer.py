@@ -250,7 +250,25 @@ class Recognizer:
                 continue
             out.append(reader.assemble(p, lambda i, at=start: predictions[at + i]))
             start += sum(len(option) for options in p.crops for option in options)
-        return out
+        return self._as_predicted(xs, names, plans, out)
+
+    def _as_predicted(self, xs: list[ImageSource | DigitrecError], names: list[str], plans: list[Any],
+                      readings: list[Reading | DigitrecError]) -> list[Reading | DigitrecError]:
+        """The readings, with each one that refuses a part read as `predict` reads the image where
+        preprocessing sees one digit in it and the model reads that as a digit: one digit broken into
+        parts that look like nothing (a 4 cut by a ruling line, a 5 and its flag), or found among a
+        photo's speckle that `predict` drops."""
+        redo = [i for i, r in enumerate(readings) if isinstance(r, Reading) and r.number is None
+                and not plans[i].choice()[1]]
+        shown = self._map(lambda i: self._attempt(xs[i], True, names[i]), redo)
+        for i, seen in zip(redo, shown, strict=True):
+            if isinstance(seen, DigitrecError) or seen[0][1]:
+                continue
+            answers = self.classify(np.stack([x28 for x28, _ in seen]))
+            prediction = answers[clearest(answers)]
+            if prediction.is_digit:
+                readings[i] = reader.one_digit(plans[i], prediction)
+        return readings
 
     def _several_digits(self, x: ImageSource, name: str, alike: bool = False) -> bool:
         """Whether an image reads as two or more digits; `alike`: digits level with the tallest and at

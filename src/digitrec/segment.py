@@ -168,8 +168,9 @@ def _merge_columns(pieces: list[Piece]) -> list[Piece]:
     def flag(a: Box, b: Box) -> bool:
         flat, body = (a, b) if a.height <= b.height else (b, a)
         gap = max(flat.y0 - body.y1, body.y0 - flat.y1) - 1
-        return (flat.height <= FLAT * height and body.height > FLAT * height and gap <= MERGE_GAP * height
-                and _shared(a, b) >= FLAG_SHARED * flat.width)
+        # Against the body's own height where that passes the typical one (two pieces' median is their mean)
+        return (flat.height <= FLAT * max(height, body.height) and body.height > FLAT * height
+                and gap <= MERGE_GAP * height and _shared(a, b) >= FLAG_SHARED * flat.width)
 
     merged = True
     while merged:
@@ -276,11 +277,13 @@ def _gap(a: Box, b: Box) -> int:
 
 def _flag_above(a: Box, b: Box, height: float) -> bool:
     """Whether one of two neighbours is a flat stroke at the other's top, within MERGE_GAP of the
-    digits' `height` of it each way, and the two no wider than LIFTED digit heights."""
+    digits' `height` (or the other's, where taller) of it each way, and the two no wider than LIFTED
+    such heights."""
     flat, body = (a, b) if a.height <= b.height else (b, a)
-    return (flat.height <= FLAT * height < body.height and flat.width >= 2 * flat.height
-            and flat.y1 <= body.y0 + FLAT * body.height and body.y0 - flat.y1 <= MERGE_GAP * height
-            and _gap(a, b) <= MERGE_GAP * height and a.union(b).width <= LIFTED * height)
+    tall = max(height, body.height)  # as in `_merge_columns`
+    return (flat.height <= FLAT * tall and body.height > FLAT * height and flat.width >= 2 * flat.height
+            and flat.y1 <= body.y0 + FLAT * body.height and body.y0 - flat.y1 <= MERGE_GAP * tall
+            and _gap(a, b) <= MERGE_GAP * tall and a.union(b).width <= LIFTED * tall)
 
 
 def segment(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
