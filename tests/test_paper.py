@@ -233,6 +233,22 @@ def test_a_combs_tick_touching_the_digit_is_gone() -> None:
     assert _off_plain_paper(_comb((160, 130), (8, 74, 140), baseline=3), 0, 50, (78, 48))[0] < 12
 
 
+def test_a_combs_tick_running_on_into_the_digit_goes_but_the_digit_stays(recognizer: Recognizer) -> None:
+    """Form cells of seed 2: a pencil 4 whose bar ends on top of the comb's tick, its stroke running on
+    up from there. The tick's columns rise alike to its top, a few of them on into the 4: the post is
+    cut at its columns' common height, and the 4 above it stays."""
+    sample = make_digit("form-cells", 84, seed=2)
+    assert sample.label == "4" and recognizer.predict(sample.data).digit == 4
+
+
+def test_a_box_small_in_a_photo_is_gone_from_the_closer_view(recognizer: Recognizer) -> None:
+    """Combined conditions of seed 0: a 2 in a printed box, small in a phone photo. The closer view
+    holds the box at half the region's size (the region is the box grown by half each side), too big
+    for a small box and too short for the line search: as a ring around the writing, it goes."""
+    sample = make_digit("combined", 92, seed=0)
+    assert sample.label == "2" and recognizer.predict(sample.data).digit == 2
+
+
 def test_a_combs_baseline_ending_at_the_digits_tick_is_paper(recognizer: Recognizer) -> None:
     """A pencil 2 in a comb's last cell (the synthetic set's 83rd form-cell digit of seed 0), its foot
     touching the tick that ends the baseline: the baseline runs under all the writing but for the

@@ -31,6 +31,7 @@ TICK = 0.5  # ...but not those touching the line with less than this fraction (a
 SHORT = 0.6  # ...are also removed when shorter than this fraction of the largest piece, and thin
 FAINTER = 1.1  # a fainter mask with this many times the mask's pixels may show lines the mask missed
 POST = 0.8  # a straight post on a comb's baseline shorter than this fraction of the largest piece is a tick
+ALIKE, JUMP = (0.85, 1.2), 1.3  # a tick's columns' heights, of their median; where a digit touching it runs on
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -274,13 +275,27 @@ def _posts(writing: np.ndarray, line: Line, shift: np.ndarray, short: float) -> 
     edges = np.flatnonzero(np.diff(np.concatenate([[0], runs > 0, [0]])))
     out = np.zeros_like(writing)
     for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):  # columns a..b-1 inked
-        width, height = b - a, int(runs[a:b].max())
-        # Printed square to the line, a tick's columns rise alike; a stroke reaching the line slants.
-        square = np.median(runs[a:b]) >= 0.8 * height
-        if square and width <= 2 * line.thickness + 2 and 3 * width <= height <= reach:
+        width, height = b - a, _post_height(runs[a:b], reach)
+        if width <= 2 * line.thickness + 2 and 3 * width <= height:
             for i in range(a, b):
-                out[rows[:runs[i], i], cols[i]] = True
+                out[rows[:min(int(runs[i]), height), i], cols[i]] = True
     return out
+
+
+def _post_height(runs: np.ndarray, reach: int) -> int:
+    """The height of a post from its columns' runs of ink straight up from a line (px, at most `reach`
+    + 1), 0 where it is none. Printed square to the line, a tick's columns rise alike to a flat top; a
+    stroke reaching the line slants, and a digit's straight side runs on past `reach`. A digit may
+    touch a tick's top: where most columns rise alike (ALIKE of their median) and the rest that rise
+    higher rise far higher (JUMP times), into the digit, the post is the part they share."""
+    tallest, middle = int(runs.max()), float(np.median(runs))
+    if middle >= 0.8 * tallest:
+        return tallest if tallest <= reach else 0
+    alike = (runs >= ALIKE[0] * middle) & (runs <= ALIKE[1] * middle)
+    if alike.mean() < 0.6:
+        return 0
+    top, higher = int(runs[alike].max()), runs[~alike & (runs > middle)]
+    return top if top <= reach and bool((higher >= JUMP * middle).all()) else 0
 
 
 def _continued(line: Line, writing: np.ndarray, shifts: dict[int, np.ndarray]) -> bool:

@@ -1,6 +1,7 @@
-"""Boxes around the writing, found as pieces of ink rather than as lines: a ring spanning most of the
-image with writing in its holes, and a box at any angle, small in its image, even where the writing
-touches it. `paper` removes them before it looks for lines.
+"""Boxes around the writing, found as pieces of ink rather than as lines: a ring spanning half the
+image or more with writing in its holes (as a box small in a photo is, in the closer view of it), and
+a box at any angle, small in its image, even where the writing touches it. `paper` removes them
+before it looks for lines.
 
 The long-line search (`lines`, `printed`) finds a box whose sides are long beside the image and within
 a few degrees of level. A box photographed small in a big frame, or turned, or one a digit's stroke
@@ -18,7 +19,8 @@ import numpy as np
 from .imageops import component_boxes, label_components, pad, paint_runs, run_components
 
 ENCLOSED = 0.15  # a ring around other ink with this fraction of its own ink is a box around the writing,
-SPAN = 0.6  # ...when it spans this fraction of the image both ways.
+SPAN = 0.6  # ...when it spans this fraction of the image both ways,
+LONE_SPAN, LONE = 0.45, 0.25  # ...or this fraction, with under LONE of its ink outside it
 SMALLEST = 6  # blocks: a box at any angle is at least this big both ways,
 SMALL = 0.4  # ...and under this fraction of the image both ways (`paper.MIN_LINE`: longer boxes' sides are lines)
 SHARE = 0.25  # only pieces with at least this fraction of the largest piece's ink are looked at
@@ -59,16 +61,22 @@ def boxes_around(mask: np.ndarray) -> np.ndarray:
 
 
 def _enclosing(labels: np.ndarray, sizes: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Pieces spanning most of the image whose holes hold other pieces with at least ENCLOSED of their
-    ink, whole (their corners, however round, with them). A 0 is a ring too, but holds no more than a dot."""
+    """Pieces spanning SPAN of the image both ways whose holes hold other pieces with at least ENCLOSED of their
+    ink, whole (their corners, however round, with them). A 0 is a ring too, but holds no more than a dot.
+    A ring spanning only LONE_SPAN is one where little lies outside it (LONE of its ink): a box small in a
+    photo, in the closer view of it; a form's cell among others is found with them, as lines."""
     out = np.zeros(labels.shape, bool)
     if labels.max() < 2:
         return out
-    spanning = np.flatnonzero((boxes[:, 1] - boxes[:, 0] + 1 >= SPAN * labels.shape[0])
-                               & (boxes[:, 3] - boxes[:, 2] + 1 >= SPAN * labels.shape[1]))
+    heights, widths = boxes[:, 1] - boxes[:, 0] + 1, boxes[:, 3] - boxes[:, 2] + 1
+    spanning = np.flatnonzero((heights >= LONE_SPAN * labels.shape[0]) & (widths >= LONE_SPAN * labels.shape[1]))
     for ring in spanning[spanning > 0].tolist():
         inside = np.unique(labels[_holes(labels == ring)])
-        if sizes[inside[(inside > 0) & (inside != ring)]].sum() >= ENCLOSED * sizes[ring]:
+        held = sizes[inside[(inside > 0) & (inside != ring)]].sum()
+        if held < ENCLOSED * sizes[ring]:
+            continue
+        wide = heights[ring] >= SPAN * labels.shape[0] and widths[ring] >= SPAN * labels.shape[1]
+        if wide or sizes.sum() - sizes[ring] - held <= LONE * sizes[ring]:
             out |= labels == ring
     return out
 
