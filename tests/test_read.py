@@ -521,6 +521,15 @@ def test_a_neighbours_sliver_joined_to_the_digit_at_the_edge_is_no_1(recognizer:
     assert sample.label == "3" and reading.number == "3"
 
 
+def test_a_combs_tick_as_small_as_a_speck_beside_the_one_digit_is_no_1(recognizer: Recognizer) -> None:
+    """Form cells of seed 2: a 5 on a comb whose tick beside it, blurred, is 8 px tall and 3 px wide:
+    too short for a bar, and kept by the segmenter as a small digit (long beside its stroke). Beside
+    the one digit `predict` sees, a piece as small as a speck is a mark."""
+    sample = make_digit("form-cells", 45, 2)
+    reading = recognizer.read(sample.data)
+    assert sample.label == "5" and reading.number == "5"
+
+
 def test_a_0s_side_on_ruling_among_evenly_spaced_digits_stays(recognizer: Recognizer) -> None:
     """Ruled numbers of seed 0: "039787", whose digits' upright strokes stand at even spaces between the
     ruling's lines, like a grid's. The 0's right side is not taken for a line of it."""

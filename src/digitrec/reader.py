@@ -23,7 +23,7 @@ from .ink import Ink, analysis_scale
 from .paper import stroke_width
 from .preprocess import NO_DIGIT_HINT, SLIVER, digit_ink, ink_to_mnist, leans, select_digit
 from .rulings import without_rulings
-from .segment import BAR, Box, Piece, piece_ink, segment
+from .segment import BAR, SPECK_HEIGHT, Box, Piece, piece_ink, segment
 from .views import clearest, views
 
 HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes is a printed line's remnant
@@ -173,9 +173,11 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece],
     sees: at the image's left or right edge, a neighbour's sliver, the side of the next cell, the
     paper's edge; anywhere, a hairline far thinner than the digit's strokes (what is left of a
     printed line), and an upright bar far shorter or taller than the digit (a comb's tick, a cell's
-    divider), even inside it. When it sees several digits, or the piece holds some of the digit's
-    ink, the piece stays; so does one at the edge with as much ink as a sliver never has (a tight
-    crop's digit). `choice`: `select_digit` of the ink map."""
+    divider), even inside it; and outside it, a piece as small as a speck beside the digit (which the
+    segmenter keeps as a small digit among digits: a comb's tick too short to be a bar). When it sees
+    several digits, or the piece holds some of the digit's ink, the piece stays; so does one at the
+    edge with as much ink as a sliver never has (a tight crop's digit). `choice`: `select_digit` of
+    the ink map."""
     width = ink.shape[1]
     digit = max(pieces, key=lambda p: p.mass)  # the digit's own piece
     heaviest = digit.mass
@@ -189,8 +191,11 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece],
     def bar(p: Piece) -> bool:  # a straight upright bar: a 1, or a box's side, a cell's divider, a comb's tick
         return p.box.width <= BAR * p.box.height
 
+    def small(p: Piece) -> bool:  # small both ways, as a speck is: kept by the segmenter as a small digit
+        return max(p.box.height, p.box.width) < SPECK_HEIGHT * digit.box.height
+
     widest = max(along(p) for p in pieces)  # at least the pen's width, for the piece of a whole digit
-    if not any(at_edge(p) or along(p) < HAIRLINE * widest or bar(p) for p in pieces):
+    if not any(at_edge(p) or along(p) < HAIRLINE * widest or bar(p) or small(p) for p in pieces):
         return pieces  # nothing that could be dropped: no need to choose the digit
     chosen, several = choice()
     if several:
@@ -218,7 +223,7 @@ def _one_digit_pieces(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece],
 
     # A hairline goes even where preprocessing took it into the digit's blobs (a line's remnant close beside it).
     return [p for p, own in zip(pieces, inside, strict=True)
-            if not along(p) < HAIRLINE * pen and not printed(p) and (own or not at_edge(p))] or pieces
+            if not along(p) < HAIRLINE * pen and not printed(p) and (own or not (at_edge(p) or small(p)))] or pieces
 
 
 def _box(ink: Ink, piece: Piece, columns: tuple[int, int], part: np.ndarray | None = None) -> tuple[int, ...]:
