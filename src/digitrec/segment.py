@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cuts import options
 from .imageops import component_boxes, label_components
 from .lines import EDGE
 from .paper import stroke_width
@@ -33,9 +34,6 @@ WIDE = 1.25  # a group this many times as wide as the typical digit may hold tou
 # A piece at most NARROW of the digits' height wide, with a neighbour closer than MERGE_GAP of it, the two
 # together at most MERGED of it wide, may be one digit with it (halves of a digit are narrow, digits tall).
 NARROW, MERGE_GAP, MERGED = 0.45, 0.25, 0.9
-# Besides the cuts near the middle, the VALLEYS thinnest columns within VALLEY_SPAN of the middle (a
-# fraction of the piece's width each side) are offered as 2-digit cuts.
-VALLEYS, VALLEY_SPAN = 3, 0.35
 MAX_DIGITS = 12  # more pieces than this is not a number to read
 # A piece this many times as wide as it is tall, and longer than RULE_LENGTH digit heights, is a ruling
 # line (or an underline) that touches no digit; it would share columns with every digit and swallow them.
@@ -192,57 +190,10 @@ def _merge_columns(pieces: list[Piece]) -> list[Piece]:
 
 
 def _cuts(ink: np.ndarray, piece: Piece, labels: np.ndarray, digit_width: float) -> list[list[tuple[int, int]]]:
-    """Ways to cut a wide piece into 2 or 3 digits, at the columns where least of its ink crosses."""
+    """Ways to cut a wide piece into 2 or 3 digits (`cuts.options`), from its own ink per column."""
     box = piece.box
     region = np.isin(labels[box.y0:box.y1 + 1, box.x0:box.x1 + 1], list(piece.labels))
-    profile = (region * ink[box.y0:box.y1 + 1, box.x0:box.x1 + 1]).sum(axis=0)
-    options = []
-    for parts in (2, 3):
-        if box.width < 0.6 * parts * digit_width:
-            break
-        cuts, lo = [], 0
-        for k in range(1, parts):
-            centre = round(k * box.width / parts)
-            window = max(2, round(0.25 * box.width / parts))
-            a, b = max(lo + 2, centre - window), min(box.width - 2, centre + window)
-            if a >= b:
-                break
-            cut = a + int(np.argmin(profile[a:b]))
-            cuts.append(cut)
-            lo = cut
-        if len(cuts) == parts - 1:
-            options.append(_parts(box, cuts))
-    # Touching digits of unequal widths (a narrow 1 against a 4) meet off the middle, and a digit's own
-    # thin columns (a 4 between its arm and stem) can be thinner than the join: the deepest few
-    # valleys of the middle are offered too, for the model to choose from.
-    for cut in _valleys(profile, VALLEYS) if options else []:
-        option = _parts(box, [cut])
-        if option not in options:
-            options.append(option)
-    return options
-
-
-def _valleys(profile: np.ndarray, count: int) -> list[int]:
-    """Up to `count` columns, lowest first, where the ink profile has a local minimum, within the
-    middle of the piece (VALLEY_SPAN each side) and at least a tenth of its width apart."""
-    width = len(profile)
-    lo, hi = max(2, round((0.5 - VALLEY_SPAN) * width)), min(width - 2, round((0.5 + VALLEY_SPAN) * width))
-    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
-    inner = np.arange(max(lo, 1), min(hi, width - 1))
-    minima = inner[(smooth[inner] <= smooth[inner - 1]) & (smooth[inner] <= smooth[inner + 1])]
-    chosen: list[int] = []
-    for column in minima[np.argsort(smooth[minima], kind="stable")].tolist():
-        if all(abs(column - c) >= 0.1 * width for c in chosen):
-            chosen.append(column)
-        if len(chosen) == count:
-            break
-    return chosen
-
-
-def _parts(box: Box, cuts: list[int]) -> list[tuple[int, int]]:
-    """The column ranges of a box cut before each of `cuts` (offsets from its left edge)."""
-    edges = [0, *cuts, box.width]
-    return [(box.x0 + edges[k], box.x0 + edges[k + 1] - 1) for k in range(len(edges) - 1)]
+    return options((region * ink[box.y0:box.y1 + 1, box.x0:box.x1 + 1]).sum(axis=0), box.x0, digit_width)
 
 
 def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
