@@ -474,6 +474,14 @@ def test_a_5s_flag_lifted_over_the_gap_to_the_next_digit_is_one_digit_with_it(re
     assert sample.label == "55" and recognizer.read(sample.data).number == "55"
 
 
+def test_a_5s_foot_end_broken_off_below_it_is_one_digit_with_it(recognizer: Recognizer) -> None:
+    """Numbers with specks of seed 3: "54", the end of the 5's lower curve broken off, a flat piece at
+    its bottom left sharing few of its columns. Flat, it counts for no digit's width (the 5 is not
+    taken for two), and it is offered as one digit with the 5: alone it is no digit."""
+    sample = make_number("specks", 34, 3)
+    assert sample.label == "54" and recognizer.read(sample.data).number == "54"
+
+
 def test_a_digit_far_taller_than_the_others_is_not_taken_for_two(recognizer: Recognizer) -> None:
     """Mixed sizes of seed 2: "0480", whose 8 is twice as tall as the others and leans: as wide as two of
     their digits, but one of its own height. Cut, it reads as a 6 and a 9 almost as surely as whole."""

@@ -199,8 +199,9 @@ def _cuts(ink: np.ndarray, piece: Piece, labels: np.ndarray, digit_width: float)
 def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
     """Neighbours that may be one digit in two strokes that do not touch (a 4 whose stem stands apart,
     a 5's flag beside it): a narrow piece close beside another, the two no wider than a digit, or a
-    flat stroke at the top of the nearer of its neighbours (a 5's flag lifted off and drawn on past
-    the body). They stay two digits unless they read as well as one (see `reader.MERGE_GAIN`)."""
+    flat stroke at the top or bottom of the nearer of its neighbours (a 5's flag lifted off and drawn
+    on past the body, a foot's end broken off). They stay two digits unless they read as well as one
+    (see `reader.MERGE_GAIN`)."""
     out: list[Piece] = []
     for k, piece in enumerate(pieces):
         last = out[-1] if out else None
@@ -212,7 +213,7 @@ def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
             tall = max(height, union.height) if min(a.height, b.height) <= 0.5 * union.height else height
             nearer = k + 1 == len(pieces) or _gap(a, b) <= _gap(b, pieces[k + 1].box)
             if ((b.x0 - a.x1 - 1 <= MERGE_GAP * tall and min(a.width, b.width) <= NARROW * tall
-                    and union.width <= MERGED * tall) or (_flag_above(a, b, height) and nearer)):
+                    and union.width <= MERGED * tall) or (_flat_at_end(a, b, height) and nearer)):
                 cut = (a.x1 + b.x0 - 1) // 2  # between the two, or in the middle of any shared columns
                 out[-1] = Piece(union, last.labels | piece.labels, last.mass + piece.mass, [[(union.x0, union.x1)]],
                                 [(union.x0, cut), (cut + 1, union.x1)])
@@ -226,15 +227,16 @@ def _gap(a: Box, b: Box) -> int:
     return b.x0 - a.x1 - 1
 
 
-def _flag_above(a: Box, b: Box, height: float) -> bool:
-    """Whether one of two neighbours is a flat stroke at the other's top, within MERGE_GAP of the
-    digits' `height` (or the other's, where taller) of it each way, and the two no wider than LIFTED
-    such heights."""
+def _flat_at_end(a: Box, b: Box, height: float) -> bool:
+    """Whether one of two neighbours is a flat stroke at the other's top or bottom, within MERGE_GAP of
+    the digits' `height` (or the other's, where taller) of it each way, and the two no wider than
+    LIFTED such heights: a 5's flag lifted off, the end of a 5's or a 2's foot broken off."""
     flat, body = (a, b) if a.height <= b.height else (b, a)
     tall = max(height, body.height)  # as in `_merge_columns`
+    top = flat.y1 <= body.y0 + FLAT * body.height and body.y0 - flat.y1 <= MERGE_GAP * tall
+    bottom = flat.y0 >= body.y1 - FLAT * body.height and flat.y0 - body.y1 <= MERGE_GAP * tall
     return (flat.height <= FLAT * tall and body.height > FLAT * height and flat.width >= 2 * flat.height
-            and flat.y1 <= body.y0 + FLAT * body.height and body.y0 - flat.y1 <= MERGE_GAP * tall
-            and _gap(a, b) <= MERGE_GAP * tall and a.union(b).width <= LIFTED * tall)
+            and (top or bottom) and _gap(a, b) <= MERGE_GAP * tall and a.union(b).width <= LIFTED * tall)
 
 
 def segment(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
@@ -248,7 +250,8 @@ def segment(ink: np.ndarray) -> tuple[np.ndarray, list[Piece]]:
     if len(pieces) > MAX_DIGITS:
         return labels, pieces
     height = _typical_height(pieces)
-    narrow = [p.box.width for p in pieces if p.box.width <= WIDE * 0.75 * height]
+    # The typical digit's width, of digit-tall pieces: a flat stroke apart (a flag, a foot's end) is none.
+    narrow = [p.box.width for p in pieces if p.box.width <= WIDE * 0.75 * height and p.box.height > FLAT * height]
     digit_width = float(np.median(narrow)) if narrow else 0.6 * height
     for piece in pieces:
         # A digit far taller than the rest (numbers of mixed sizes) is as much wider: its width counts in
