@@ -60,8 +60,7 @@ def within(choice: Callable[[], tuple[np.ndarray, bool]], piece: Piece) -> Piece
     trimmed = piece.box.x0 == 0 < cols[0] or piece.box.x1 == edge > cols[-1]
     if cols[-1] - cols[0] + 1 >= NARROWER * piece.box.width and not trimmed:
         return piece
-    rows = np.flatnonzero(chosen.any(1))
-    return Piece(Box(int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])), piece.labels, piece.mass, [])
+    return Piece(Box.around(chosen), piece.labels, piece.mass, [])
 
 
 def beside(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece],

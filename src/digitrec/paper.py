@@ -156,17 +156,13 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     # Each line is judged against the writing without any of the lines, so that two lines of an empty
     # page do not pass each other off as writing.
     writing = _without(mask, bands)
-    # The straight part of a stroke (the side of a 0, a 1) runs on into the writing at both ends; a
-    # printed line ends at the paper's edge, at another line, or in the clear.
-    printed = [i for i, line in enumerate(lines)
-               if not (_continued(line, writing, shifts) or between_rulings(line, lines, mask.shape))]
+    printed = _printed(lines, writing, shifts)
     sides, shifts = cell_sides(mask, lines, [lines[i] for i in printed], shifts, max_skew)
     if sides:  # judged with the others, against the writing without them too
         lines += sides
         bands += [band_pixels(line, mask.shape, shifts, grow=1) for line in sides]
         writing = _without(mask, bands)
-        printed = [i for i, line in enumerate(lines)
-                   if not (_continued(line, writing, shifts) or between_rulings(line, lines, mask.shape))]
+        printed = _printed(lines, writing, shifts)
     strengths = [print_strength(ink, line, shifts, mask) for line in lines]
     printed_strengths = strengths if printed_ink is ink else [print_strength(printed_ink, line, shifts, mask)
                                                                for line in lines]
@@ -204,6 +200,14 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     if lone:
         out[_ticks(writing, lone, shifts)] = 0
     return out
+
+
+def _printed(lines: list[Line], writing: np.ndarray, shifts: dict[int, np.ndarray]) -> list[int]:
+    """Which of `lines` may be printed. The straight part of a stroke (the side of a 0, a 1) runs on into
+    the `writing` at both ends, or reaches from one line of a ruling to another; a printed line ends at
+    the paper's edge, at another line, or in the clear."""
+    return [i for i, line in enumerate(lines)
+            if not (_continued(line, writing, shifts) or between_rulings(line, lines, writing.shape))]
 
 
 def _alone(lines: list[Line], candidates: list[int], strengths: list[float], writing: Writing,

@@ -125,10 +125,11 @@ def plan(source: ImageSource, name: str) -> _Plan:
     return _Plan(ink, kept, crops, spans, labels, choice)
 
 
-def _box(ink: Ink, piece: Piece, columns: tuple[int, int], part: np.ndarray | None = None) -> tuple[int, ...]:
-    """A digit's box in input pixels (x0, y0, x1, y1), exclusive ends."""
+def _box(ink: Ink, box: Box, columns: tuple[int, int]) -> tuple[int, ...]:
+    """A digit's box in input pixels (x0, y0, x1, y1), exclusive ends: the rows of `box`, `columns` of
+    the ink map."""
     s = ink.scale
-    return tuple(round(v * s) for v in (columns[0], piece.box.y0, columns[1] + 1, piece.box.y1 + 1))
+    return tuple(round(v * s) for v in (columns[0], box.y0, columns[1] + 1, box.y1 + 1))
 
 
 def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
@@ -145,7 +146,7 @@ def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
         best = clearest([a[0] for a in answers]) if p.views else _best(answers, piece)
         for pred, cols in zip(answers[best], spans[best], strict=True):
             digits.append(DigitRead(pred.digit, pred.confidence if pred.is_digit else pred.closest_probability,
-                                    _box(p.ink, piece, cols), pred.verdict, pred.preprocessed))
+                                    _box(p.ink, piece.box, cols), pred.verdict, pred.preprocessed))
             taken.append(pred)
             owner.append(i)
     digits = _in_number(digits, taken)
@@ -155,12 +156,9 @@ def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
 def one_digit(p: _Plan, prediction: Any) -> Reading:
     """The one-digit reading of a planned image from `prediction`, the one digit `predict` sees in it
     (`select_digit` of the ink map), boxed where that digit's ink is."""
-    chosen, _ = p.choice()
-    rows, cols = np.flatnonzero(chosen.any(1)), np.flatnonzero(chosen.any(0))
-    piece = Piece(Box(int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])), set(), 0.0, [])
-    box = _box(p.ink, piece, (piece.box.x0, piece.box.x1))
-    return _reading([DigitRead(prediction.digit, prediction.confidence, box, prediction.verdict,
-                               prediction.preprocessed)])
+    box = Box.around(p.choice()[0])
+    return _reading([DigitRead(prediction.digit, prediction.confidence, _box(p.ink, box, (box.x0, box.x1)),
+                               prediction.verdict, prediction.preprocessed)])
 
 
 def _in_number(digits: list[DigitRead], predictions: list[Any]) -> list[DigitRead]:

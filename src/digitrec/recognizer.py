@@ -261,11 +261,14 @@ class Recognizer:
         redo = [i for i, r in enumerate(readings) if isinstance(r, Reading) and r.number is None
                 and not plans[i].choice()[1]]
         shown = self._map(lambda i: self._attempt(xs[i], True, names[i]), redo)
-        for i, seen in zip(redo, shown, strict=True):
-            if isinstance(seen, DigitrecError) or seen[0][1]:
-                continue
-            answers = self.classify(np.stack([x28 for x28, _ in seen]))
-            prediction = answers[clearest(answers)]
+        one = [(i, seen) for i, seen in zip(redo, shown, strict=True)
+               if not isinstance(seen, DigitrecError) and not seen[0][1]]
+        answers = self.classify(np.stack([x28 for _, seen in one for x28, _ in seen])) if one else []
+        start = 0
+        for i, seen in one:  # of each image's views, the one read most surely, as `predict_many` takes it
+            views_read = answers[start:start + len(seen)]
+            start += len(seen)
+            prediction = views_read[clearest(views_read)]
             if prediction.is_digit:
                 readings[i] = reader.one_digit(plans[i], prediction)
         return readings

@@ -60,6 +60,12 @@ class Box:
     def union(self, other: Box) -> Box:
         return Box(min(self.y0, other.y0), max(self.y1, other.y1), min(self.x0, other.x0), max(self.x1, other.x1))
 
+    @staticmethod
+    def around(ink: np.ndarray) -> Box:
+        """The box of an ink map's nonzero pixels (it must hold some)."""
+        rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+        return Box(int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1]))
+
 
 @dataclass
 class Piece:
@@ -212,7 +218,7 @@ def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
             # height where that passes the number's others.
             tall = max(height, union.height) if min(a.height, b.height) <= 0.5 * union.height else height
             nearer = k + 1 == len(pieces) or _gap(a, b) <= _gap(b, pieces[k + 1].box)
-            if ((b.x0 - a.x1 - 1 <= MERGE_GAP * tall and min(a.width, b.width) <= NARROW * tall
+            if ((_gap(a, b) <= MERGE_GAP * tall and min(a.width, b.width) <= NARROW * tall
                     and union.width <= MERGED * tall) or (_flat_at_end(a, b, height) and nearer)):
                 cut = (a.x1 + b.x0 - 1) // 2  # between the two, or in the middle of any shared columns
                 out[-1] = Piece(union, last.labels | piece.labels, last.mass + piece.mass, [[(union.x0, union.x1)]],
