@@ -27,12 +27,20 @@ from .preprocess import ink_to_mnist
 
 SIZE = 84  # px: the drawing canvas; strokes are drawn at 2x and averaged down
 # C and c are drawn: an open 0 is rare, and users write letters. Greek letters a digit has no likeness to.
-LETTERS = "ACEFGHJKLMNPRTUVWXYacdefhkmnprtuvwxyλπΣΩµ"
+LETTERS = "ACEFGHJKLMNPRTUVWXYacdefhkmnprtuvwxyλπΣΩµε"
 # ! keeps its dot in MNIST form (a font's dot is too heavy to be a speck); | and / stay out: they are a 1.
 SYMBOLS = "+=×÷%#@&$?!*€£<>~^±√≠≈©¥¢§¶∞"
 FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSerif.ttf",
          "DejaVuSerif-Italic.ttf", "DejaVuSansMono.ttf", "STIXGeneral.ttf", "STIXGeneralItalic.ttf")
 Points = list[tuple[float, float]]
+
+
+
+def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float) -> Points:
+    """Points along an ellipse from angle `start` to `end` (degrees; 0 is right, -90 up, as y runs down)."""
+    return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
+            for a in np.linspace(start, end, 12)]
+
 
 # Pen skeletons of letters and symbols in a unit box (x right, y down), one list of strokes each.
 STROKES: dict[str, list[Points]] = {
@@ -78,6 +86,30 @@ STROKES: dict[str, list[Points]] = {
               (0, 0.38), (0.38, 0.38), (0.5, 0)]],
     "heart": [[(0.5, 1), (0.1, 0.55), (0.05, 0.25), (0.25, 0.05), (0.5, 0.25), (0.75, 0.05), (0.95, 0.25),
                (0.9, 0.55), (0.5, 1)]],
+    # Letters and symbols whose curves come nearest a digit's without being one: an open C beside a 0 or a
+    # 6, a d or an a beside a 9, a written E (as an epsilon) beside a 3, a $ beside a 5 or an 8.
+    "C": [_arc(0.55, 0.5, 0.45, 0.5, -40, -320)],
+    "c": [_arc(0.55, 0.7, 0.35, 0.3, -35, -325)],
+    "a": [_arc(0.45, 0.7, 0.3, 0.3, -20, -340), [(0.78, 0.4), (0.78, 0.9), (0.88, 1)]],
+    "d": [_arc(0.45, 0.7, 0.3, 0.3, -20, -340), [(0.78, 0), (0.78, 1)]],
+    "t": [[(0.45, 0), (0.45, 0.85), (0.6, 1), (0.8, 0.92)], [(0.15, 0.3), (0.8, 0.3)]],
+    "f": [[(0.85, 0.08), (0.65, 0), (0.47, 0.12), (0.45, 1)], [(0.15, 0.42), (0.78, 0.42)]],
+    "L": [[(0.2, 0), (0.2, 1), (0.85, 1)]],
+    "ε": [_arc(0.55, 0.27, 0.35, 0.25, -20, -270) + _arc(0.55, 0.75, 0.4, 0.25, -90, -340)],
+    "λ": [[(0.15, 0), (0.35, 0.05), (0.9, 1)], [(0.55, 0.45), (0.1, 1)]],
+    "π": [[(0.05, 0.15), (0.95, 0.1)], [(0.32, 0.12), (0.25, 1)], [(0.7, 0.1), (0.78, 1)]],
+    "$": [_arc(0.5, 0.3, 0.35, 0.2, -20, -270) + _arc(0.5, 0.7, 0.35, 0.2, -90, 160), [(0.5, 0), (0.5, 1)]],
+    "&": [[(0.9, 1), (0.3, 0.4), (0.25, 0.15), (0.45, 0), (0.62, 0.15), (0.5, 0.35), (0.15, 0.65), (0.2, 0.9),
+           (0.45, 1), (0.85, 0.6)]],
+    "<": [[(0.85, 0.1), (0.15, 0.5), (0.85, 0.9)]],
+    ">": [[(0.15, 0.1), (0.85, 0.5), (0.15, 0.9)]],
+    "^": [[(0.1, 0.75), (0.5, 0.15), (0.9, 0.75)]],
+    "~": [[(0.05, 0.6), (0.25, 0.4), (0.5, 0.5), (0.75, 0.6), (0.95, 0.4)]],
+    "≠": [[(0.1, 0.35), (0.9, 0.35)], [(0.1, 0.65), (0.9, 0.65)], [(0.7, 0.05), (0.3, 0.95)]],
+    "€": [_arc(0.6, 0.5, 0.4, 0.5, -45, -315), [(0.05, 0.4), (0.6, 0.4)], [(0.05, 0.6), (0.6, 0.6)]],
+    "£": [[(0.78, 0.15), (0.6, 0), (0.4, 0.05), (0.35, 0.3), (0.35, 0.85), (0.15, 1), (0.85, 1)],
+          [(0.12, 0.5), (0.62, 0.5)]],
+    "√": [[(0.05, 0.6), (0.2, 0.52), (0.4, 1), (0.6, 0), (1, 0)]],
 }
 
 
@@ -140,7 +172,7 @@ def letter(rng: np.random.Generator) -> np.ndarray:
 
 
 def symbol(rng: np.random.Generator) -> np.ndarray:
-    names = ["+", "=", "#", "*", "%", "?", "tick", "cross"]
+    names = ["+", "=", "#", "*", "%", "?", "tick", "cross", "$", "&", "<", ">", "^", "~", "≠", "€", "£", "√"]
     if rng.random() < 0.5:
         return glyph(str(rng.choice(list(SYMBOLS))), rng)
     return draw_strokes(STROKES[str(rng.choice(names))], rng)
@@ -176,12 +208,21 @@ def hatching(rng: np.random.Generator) -> np.ndarray:
 
 
 def arrow(rng: np.random.Generator) -> np.ndarray:
+    """A straight or bent arrow pointing anywhere, sometimes with a head at both ends."""
     angle = rng.uniform(0, 2 * math.pi)
     tip = np.array([0.5 + 0.45 * math.cos(angle), 0.5 + 0.45 * math.sin(angle)])
     tail = 1 - tip
-    back = (tail - tip) / np.linalg.norm(tail - tip) * 0.3
-    heads = [tip + np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) @ back for a in (0.5, -0.5)]
-    return draw_strokes([[tuple(tail), tuple(tip)], [tuple(heads[0]), tuple(tip), tuple(heads[1])]], rng, smooth=False)
+    # a bend: the shaft's middle pushed sideways by up to a third of its length
+    middle = (tip + tail) / 2 + np.array([tail[1] - tip[1], tip[0] - tail[0]]) * rng.uniform(-0.35, 0.35) * (
+        rng.random() < 0.4)
+    shaft = [tail, 0.5 * (tail + middle), middle, 0.5 * (middle + tip), tip]
+    strokes = [[tuple(p) for p in shaft]]
+    for end, before in [(tip, shaft[-2])] + ([(tail, shaft[1])] if rng.random() < 0.25 else []):
+        back = (before - end) / np.linalg.norm(before - end) * 0.3
+        heads = [end + np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]) @ back
+                 for a in (0.5, -0.5)]
+        strokes.append([tuple(heads[0]), tuple(end), tuple(heads[1])])
+    return draw_strokes(strokes, rng, smooth=False)
 
 
 def _mnist_ink(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
