@@ -209,6 +209,26 @@ def test_a_wide_digit_and_a_digit_with_a_sliver_stay_one_digit(recognizer: Recog
     assert recognizer.predict(sample.data).digit == 7
 
 
+BANG = [[(0.5, 0.12), (0.5, 0.66)]]  # a ! without its dot: a 1
+QUERY = [[(0.3, 0.2), (0.45, 0.12), (0.65, 0.14), (0.68, 0.27), (0.52, 0.45), (0.5, 0.66)]]  # a ? without it: a 7
+
+
+def dot(x: float, y: float, r: float = 0.035) -> list[tuple[float, float]]:
+    return [(x - r, y), (x + r, y), (x, y - r), (x, y + r), (x - r, y)]
+
+
+@pytest.mark.parametrize("strokes", [BANG, QUERY], ids=["!", "?"])
+def test_a_dot_under_a_stroke_is_not_a_digit(recognizer: Recognizer, strokes: list) -> None:
+    """Without its dot, a ! is a 1 and this ? a 7, and are read so; with the dot under the stroke's end,
+    apart from it, they are symbols. A speck as small as dust, or a dot beside the stroke, is not."""
+    assert recognizer.predict(drawing(strokes)).verdict == "digit"
+    assert recognizer.predict(drawing(strokes + [dot(0.5, 0.82)])).verdict == "not-a-digit"
+    dusty = drawing(strokes)
+    ImageDraw.Draw(dusty).ellipse((138, 227, 142, 231), fill=0)  # 4 px across: a speck the pen did not make
+    assert recognizer.predict(dusty).verdict == "digit"
+    assert recognizer.predict(drawing(strokes + [dot(0.85, 0.62)])).verdict == "digit"
+
+
 def test_a_flat_symbol_on_ruled_paper_is_generated() -> None:
     """The benchmarks' generator: symbol 4 of seed 2 on ruled paper, flatter than the margins the ruling
     keeps from a digit's top and bottom, once made the generator fail (a line between them)."""

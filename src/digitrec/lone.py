@@ -17,7 +17,7 @@ from PIL import Image
 from .errors import DigitrecError
 from .ink import Ink, analysis_scale
 from .paper import stroke_width
-from .preprocess import SLIVER
+from .preprocess import SLIVER, Selection
 from .segment import BAR, SPECK_HEIGHT, Box, Piece, piece_ink
 from .views import views
 
@@ -36,7 +36,7 @@ MARK = 0.5
 def as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> list[np.ndarray]:
     """A lone digit's 28x28s exactly as `predict` makes them (at its analysis size, with its choice of
     blobs, in each of its views), so that a single digit reads as `predict` reads it; `crop`, the
-    segmenter's, when preprocessing sees several digits or none."""
+    segmenter's, when preprocessing sees no one digit (several, a dot under it, or none)."""
     same = analysis_scale(image.size) == ink.scale  # then both analyses made the same map
     try:
         shown = views(image, name, ink if same else None)
@@ -45,15 +45,15 @@ def as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> l
     return [crop] if shown[0][1] else [x28 for x28, _ in shown]
 
 
-def within(choice: Callable[[], tuple[np.ndarray, bool]], piece: Piece) -> Piece:
+def within(choice: Callable[[], Selection], piece: Piece) -> Piece:
     """The one piece of an image, as one digit when preprocessing (as `predict` does) sees one digit in it
     and no other, under NARROWER of the piece's width or leaving out its end at the image's edge: the
     segmenter joined it to what `predict` drops (the paper's edge in a photo, a chain of fragments
     beside the digit, a neighbour's sliver, then cut off as a "1").
     `choice`: `select_digit` of the ink map."""
-    chosen, several = choice()
+    chosen, aside = choice()
     cols = np.flatnonzero(chosen.any(0))
-    if several or not cols.size:
+    if aside or not cols.size:
         return piece
     # What it leaves at the image's left or right edge is a neighbour's sliver, however wide the rest.
     edge = chosen.shape[1] - 1
@@ -64,16 +64,16 @@ def within(choice: Callable[[], tuple[np.ndarray, bool]], piece: Piece) -> Piece
 
 
 def beside(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece],
-           choice: Callable[[], tuple[np.ndarray, bool]]) -> list[Piece]:
+           choice: Callable[[], Selection]) -> list[Piece]:
     """The pieces without those that preprocessing (as `predict` does) drops beside the one digit it
     sees: at the image's left or right edge, a neighbour's sliver, the side of the next cell, the
     paper's edge; anywhere, a hairline far thinner than the digit's strokes (what is left of a
     printed line), and an upright bar far shorter or taller than the digit (a comb's tick, a cell's
     divider), even inside it; and outside it, a piece as small as a speck beside the digit (which the
     segmenter keeps as a small digit among digits: a comb's tick too short to be a bar). When it sees
-    several digits, or the piece holds some of the digit's ink, the piece stays; so does one at the
-    edge with as much ink as a sliver never has (a tight crop's digit). `choice`: `select_digit` of
-    the ink map."""
+    no one digit (`select_digit`'s verdict), or the piece holds some of the digit's ink, the piece
+    stays; so does one at the edge with as much ink as a sliver never has (a tight crop's digit).
+    `choice`: `select_digit` of the ink map."""
     width = ink.shape[1]
     digit = max(pieces, key=lambda p: p.mass)  # the digit's own piece
     heaviest = digit.mass
@@ -93,8 +93,8 @@ def beside(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece],
     widest = max(along(p) for p in pieces)  # at least the pen's width, for the piece of a whole digit
     if not any(at_edge(p) or along(p) < HAIRLINE * widest or bar(p) or small(p) for p in pieces):
         return pieces  # nothing that could be dropped: no need to choose the digit
-    chosen, several = choice()
-    if several:
+    chosen, aside = choice()
+    if aside:
         return pieces
     inside = [bool(piece_ink(chosen, labels, p).any()) for p in pieces]  # holding some of the digit's ink
     pen = stroke_width(chosen > 0.5)
@@ -122,7 +122,7 @@ def beside(ink: np.ndarray, labels: np.ndarray, pieces: list[Piece],
             if not along(p) < HAIRLINE * pen and not printed(p) and (own or not (at_edge(p) or small(p)))] or pieces
 
 
-def without_marks(choice: Callable[[], tuple[np.ndarray, bool]], labels: np.ndarray, pieces: list[Piece],
+def without_marks(choice: Callable[[], Selection], labels: np.ndarray, pieces: list[Piece],
                   digits: list[Any], owner: list[int]) -> list[Any]:
     """The digits (a reading's `DigitRead`s) without the parts refused beside the one digit preprocessing
     sees (as `predict` judges it): a cell's empty box, a grid's remnant, a printed label. `predict` reads
@@ -132,8 +132,8 @@ def without_marks(choice: Callable[[], tuple[np.ndarray, bool]], labels: np.ndar
     refused = [d.verdict != "digit" or d.confidence < MARK for d in digits]
     if not any(refused) or all(refused):
         return digits
-    chosen, several = choice()
-    if several:
+    chosen, aside = choice()
+    if aside:
         return digits
     inside = [bool(piece_ink(chosen, labels, piece).any()) for piece in pieces]
     return [d for d, no, i in zip(digits, refused, owner, strict=True) if not no or inside[i]]

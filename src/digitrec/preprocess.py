@@ -18,6 +18,7 @@ from .errors import DigitrecError
 from .imageops import component_boxes, morph, pad, paint_runs, run_components
 from .images import ImageSource, check_finite, describe, load_image
 from .ink import WORK_SIDE, Ink, find_ink, wide_scale
+from .judgement import Verdict
 
 SPECK = 0.05  # blobs with less than 5% of the largest blob's ink are specks (noise, dust)
 NEAR = 0.12  # a blob this close to the digit (a fraction of its size) is part of it,
@@ -32,6 +33,11 @@ SLIVER = 0.6  # a blob cut by the left or right edge beside the digit, with less
 # Ink spanning fewer px than this (at analysis resolution, before denoising blurred it) is a dot,
 # not a digit: 3 px, or 1.5% of the image's longest side (8 px on a 512 px image).
 MIN_EXTENT, MIN_EXTENT_FRACTION = 3, 0.015
+# A dot under the writing's lowest end (a ! or a ?): this far below it (of its height), at most DOT_SIZE of
+# its height, DOT_ROUND times as long as wide, and its darkest cell DOT_PEAK of the writing's darkest
+DOT_GAP, DOT_SIZE, DOT_ROUND, DOT_PEAK = (0.05, 0.45), 0.4, 2.5, 0.5
+
+Selection = tuple[np.ndarray, "Verdict | None"]  # (the digit's ink or 28x28, what the ink beside it tells)
 FIELD, BOX, SUPER = 28, 20, 4  # output field, ink box, and the supersampling factor used to render
 # Measured on MNIST training digits: the mean centre of mass is (13.996, 14.007) in pixel index
 # coordinates of the 28x28; and the stroke width (stroke_width() of the 4x ink box built here, in
@@ -70,8 +76,8 @@ def to_mnist(source: ImageSource, name: str | None = None) -> np.ndarray:
     return analyse(source, name)[0]
 
 
-def analyse(source: ImageSource, name: str | None = None) -> tuple[np.ndarray, bool]:
-    """(to_mnist's 28x28, whether the image holds several digits side by side)."""
+def analyse(source: ImageSource, name: str | None = None) -> Selection:
+    """(to_mnist's 28x28, what the ink beside the digit tells: `select_digit`'s verdict or None)."""
     name = name or describe(source)
     image = source if isinstance(source, Image.Image) else load_image(source, name=name)
     return ink_form(digit_ink(image, name), name)
@@ -85,9 +91,8 @@ def digit_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> Ink:
     return ink
 
 
-def ink_form(ink: Ink, name: str) -> tuple[np.ndarray, bool]:
-    """`analyse` of an ink map found at WORK_SIDE: (the digit's 28x28, whether several digits stand
-    side by side)."""
+def ink_form(ink: Ink, name: str) -> Selection:
+    """`analyse` of an ink map found at WORK_SIDE: (the digit's 28x28, `select_digit`'s verdict)."""
     return _digit_form(ink.map, ink.denoise_radius, name)
 
 
@@ -140,8 +145,8 @@ def upright_crop(crop: np.ndarray) -> np.ndarray:
 
 
 def _digit_form(ink: np.ndarray, blur: int, name: str, select: bool = True,
-                upright: bool = False) -> tuple[np.ndarray, bool]:
-    ink, several = select_digit(ink) if select else (ink, False)
+                upright: bool = False) -> Selection:
+    ink, aside = select_digit(ink) if select else (ink, None)
     inked = ink != 0  # then any() of bools: 1.5x faster than any() of the floats
     rows, cols = np.flatnonzero(inked.any(1)), np.flatnonzero(inked.any(0))
     if not rows.size:
@@ -153,7 +158,7 @@ def _digit_form(ink: np.ndarray, blur: int, name: str, select: bool = True,
     crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     big = _scale_to_box(upright_crop(crop) if upright else crop)
     out = _center(_normalise_stroke(big))
-    return np.rint(out * (255.0 / max(float(out.max()), 1e-6))).astype(np.uint8), several
+    return np.rint(out * (255.0 / max(float(out.max()), 1e-6))).astype(np.uint8), aside
 
 
 def _normalise_stroke(big: np.ndarray) -> np.ndarray:
@@ -203,15 +208,16 @@ def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
     return max(0, a[0] - b[1] - 1, b[0] - a[1] - 1, a[2] - b[3] - 1, b[2] - a[3] - 1)
 
 
-def select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
+def select_digit(ink: np.ndarray) -> Selection:
     """The digit among the blobs of an ink map: the heaviest blob and the blobs near it (a 5's flag,
     a 4 in two strokes). Specks, a printed label above a box, a tick of a form's cell and a sliver
-    of the neighbouring digit at the edge are dropped. Also whether another digit-like blob stands
-    beside it: then the image holds several digits."""
+    of the neighbouring digit at the edge are dropped. Also what the rest tells (`Aside`): "several-
+    digits" where another digit-like blob stands beside it, "not-a-digit" where a dot stands under it
+    (a ! or a ?), else None."""
     cells, c = _cells(ink)
     runs, run_labels = run_components(cells > 0)
     if run_labels.max(initial=0) <= 1:  # one blob or none (most drawings): no image of the labels needed
-        return ink, False
+        return ink, None
     labels = paint_runs(cells.shape, runs, run_labels)
     mass = np.bincount(labels.ravel(), weights=cells.ravel())
     boxes = dict(enumerate(map(tuple, component_boxes(labels).tolist())))
@@ -247,7 +253,29 @@ def select_digit(ink: np.ndarray) -> tuple[np.ndarray, bool]:
     # bottom edge may be a digit written up to the pad's edge.
     rivals = [label for label, box in boxes.items() if label not in keep and box[2] > 0 and box[3] < gw - 1
               and _rival(box, mass[label], group, mass[main])]
-    return ink * np.repeat(np.repeat(chosen, c, 0), c, 1)[:h, :w], bool(rivals)
+    aside: Verdict | None = "several-digits" if rivals else (
+        "not-a-digit" if _dot_under(labels, boxes, mass, cells, main) else None)
+    return ink * np.repeat(np.repeat(chosen, c, 0), c, 1)[:h, :w], aside
+
+
+def _dot_under(labels: np.ndarray, boxes: dict[int, tuple[int, int, int, int]], mass: np.ndarray,
+               cells: np.ndarray, main: int) -> bool:
+    """Whether the writing is one stroke or curve with a dot under its lowest end, apart from it, as a !
+    or a ? is: the dot as dark as the writing and at least SPECK of its ink (not dust), under DOT_SIZE
+    of its height and round (its box under DOT_ROUND times as long as wide), DOT_GAP below it; and no
+    other blob but specks. Without its dot (a speck, to `select_digit`), a ! reads as a 1, a ? as a 7."""
+    body = boxes[main]
+    height = body[1] - body[0] + 1
+    ends = np.flatnonzero(labels[body[1]] == main)  # the body's columns in its lowest row
+    others = [label for label in boxes if label != main and mass[label] >= SPECK * mass[main]]
+    if len(others) != 1:
+        return False
+    y0, y1, x0, x1 = boxes[others[0]]
+    tall, wide = y1 - y0 + 1, x1 - x0 + 1
+    gap = y0 - body[1] - 1
+    return (max(1, DOT_GAP[0] * height) <= gap <= DOT_GAP[1] * height and max(tall, wide) <= DOT_SIZE * height
+            and max(tall, wide) <= DOT_ROUND * min(tall, wide) and x0 <= ends[-1] + wide and x1 >= ends[0] - wide
+            and float(cells[labels == others[0]].max()) >= DOT_PEAK * float(cells[labels == main].max()))
 
 
 def _weight(box: tuple[int, int, int, int], gh: int, gw: int) -> float:

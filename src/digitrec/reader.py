@@ -20,7 +20,7 @@ from . import lone
 from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
 from .ink import Ink
-from .preprocess import NO_DIGIT_HINT, digit_ink, ink_to_mnist, leans, select_digit
+from .preprocess import NO_DIGIT_HINT, Selection, digit_ink, ink_to_mnist, leans, select_digit
 from .rulings import without_rulings
 from .segment import Box, Piece, piece_ink, segment
 from .views import clearest
@@ -79,7 +79,7 @@ class _Plan:
     crops: list[list[list[np.ndarray]]]  # per piece, per option (unsplit first), per part: 28x28
     spans: list[list[list[tuple[int, int]]]]  # the same, column ranges in the ink map
     labels: np.ndarray  # the ink map's component labels, which the pieces' `labels` name
-    choice: Callable[[], tuple[np.ndarray, bool]]  # `select_digit` of the ink map, made on first need
+    choice: Callable[[], Selection]  # `select_digit` of the ink map, made on first need
     views: bool = False  # one piece whose options are views of one digit (`views`), read as `predict` reads them
 
 

@@ -30,7 +30,7 @@ from .errors import DigitrecError
 from .images import ImageSource, describe
 from .judgement import Judge, Verdict, may_hold_several, not_a_digit_probability, reason
 from .metadata import classes_of, normalization_of
-from .preprocess import as_mnist
+from .preprocess import Selection, as_mnist
 from .reader import ALIKE, Reading
 from .runtimes import LayerInfo, Loaded, Probe, Runner, onnx_runner, torch_runner
 from .views import clearest, views
@@ -210,10 +210,11 @@ class Recognizer:
             # Digits side by side, or an image that reads as a number of 2+ digits: one refused, or one as
             # wide as two digits squeezed into one that reads as digits alike in height, side by side. (As
             # the whole image shows them: a closer view holds one digit alone.)
-            several = results[i][0][1] or (preprocess and (
+            aside = results[i][0][1] or ("several-digits" if preprocess and (
                 (not whole.is_digit and self._several_digits(xs[i], names[i]))
-                or (may_hold_several(whole.preprocessed) and self._several_digits(xs[i], names[i], alike=True))))
-            results[i] = prediction.refused("several-digits") if several else prediction
+                or (may_hold_several(whole.preprocessed) and self._several_digits(xs[i], names[i], alike=True)))
+                else None)
+            results[i] = prediction.refused(aside) if aside else prediction
         return results
 
     def read(self, x: ImageSource, name: str | None = None) -> Reading:
@@ -288,13 +289,13 @@ class Recognizer:
                                 and min(b[3], bottom) - max(b[1], top) >= 0.5 * (b[3] - b[1]) for b in boxes)
 
     def _attempt(self, x: ImageSource | DigitrecError, preprocess: bool,
-                 name: str) -> list[tuple[np.ndarray, bool]] | DigitrecError:
-        """Per view of the image (`views`), (the 28x28, whether the image holds several digits side by
-        side); or the error."""
+                 name: str) -> list[Selection] | DigitrecError:
+        """Per view of the image (`views`), (the 28x28, `select_digit`'s verdict on the ink beside the
+        digit); or the error."""
         if isinstance(x, DigitrecError):
             return x.detached()
         try:
-            return views(x, name) if preprocess else [(as_mnist(x, name=name), False)]
+            return views(x, name) if preprocess else [(as_mnist(x, name=name), None)]
         except DigitrecError as err:
             return err.detached()  # no frames: they would keep this input's decoded pixels alive
 

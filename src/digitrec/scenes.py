@@ -168,7 +168,7 @@ def _alike(a: np.ndarray, b: np.ndarray) -> float:
 def on_pages(count: int, seed: int, write: Callable[[int, np.random.Generator], tuple[Ink, Ink | None]],
              labelled: bool) -> np.ndarray:
     """Up to `count` pages in MNIST form, uint8 (N, 28, 28): page i holds `write(i, rng)`'s ink (and its
-    sliver). A page preprocessing finds no single writing on (none, several) is drawn again. `labelled`:
+    sliver). A page preprocessing finds no single writing on (none, several, a dot under it) is drawn again. `labelled`:
     the writing is a digit, which preprocessing must not have lost (every page is then made, or an
     error raised); else a non-digit no page of which held single writing is left out."""
     out, made = np.zeros((count, 28, 28), np.uint8), 0
@@ -178,13 +178,13 @@ def on_pages(count: int, seed: int, write: Callable[[int, np.random.Generator], 
             ink, sliver = write(index, rng)
             image, written = page(ink, rng, sliver)
             try:
-                x28, several = analyse(image)
+                x28, aside = analyse(image)
                 # Where preprocessing lost the digit (took a line's remnant for it, cut a stroke away),
                 # the page would teach a wrong answer: it must still look like the digit alone.
                 lost = labelled and _alike(x28, ink_to_mnist(written)) < ALIKE
             except DigitrecError:
                 continue
-            if not several and not lost:
+            if not aside and not lost:
                 out[made], made = x28, made + 1
                 break
         else:

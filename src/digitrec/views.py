@@ -23,25 +23,25 @@ from PIL import Image
 from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
 from .ink import Ink, find_ink
-from .preprocess import digit_ink, ink_form, select_digit
+from .preprocess import Selection, digit_ink, ink_form, select_digit
 
 SMALL = 0.25  # a digit under this fraction of a reduced image's longest side is looked at again
 MARGIN = 0.5  # ...in its region grown by this fraction of its size on each side
 
 
-def views(source: ImageSource, name: str | None = None, ink: Ink | None = None) -> list[tuple[np.ndarray, bool]]:
-    """(the 28x28, whether the image holds several digits side by side) of each view of one image: first
+def views(source: ImageSource, name: str | None = None, ink: Ink | None = None) -> list[Selection]:
+    """(the 28x28, `select_digit`'s verdict on the ink beside the digit) of each view of one image: first
     the whole image's (`preprocess.analyse`), then, where that sees one small digit, its region's (which
     holds that digit alone). `ink`: the image's ink map at WORK_SIDE, where it is found already."""
     name = name or describe(source)
     image = source if isinstance(source, Image.Image) else load_image(source, name=name)
     ink = ink or digit_ink(image, name)
     whole = ink_form(ink, name)
-    if whole[1]:  # several digits: no one digit to look closer at
+    if whole[1]:  # several digits, or a dot under one stroke: no one digit to look closer at
         return [whole]
     try:
         closer = _closer(image, ink, name)
-        return [whole] if closer is None else [whole, (ink_form(closer, name)[0], False)]
+        return [whole] if closer is None else [whole, (ink_form(closer, name)[0], None)]
     except DigitrecError:  # nothing digit-like in the region alone
         return [whole]
 
