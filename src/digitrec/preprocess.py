@@ -33,8 +33,8 @@ SLIVER = 0.6  # a blob cut by the left or right edge beside the digit, with less
 # Ink spanning fewer px than this (at analysis resolution, before denoising blurred it) is a dot,
 # not a digit: 3 px, or 1.5% of the image's longest side (8 px on a 512 px image).
 MIN_EXTENT, MIN_EXTENT_FRACTION = 3, 0.015
-# A dot under the writing's lowest end (a ! or a ?): this far below it (of its height), at most DOT_SIZE of
-# its height, DOT_ROUND times as long as wide, and its darkest cell DOT_PEAK of the writing's darkest
+# A dot under the writing's lowest end (a ! or a ?): DOT_GAP below it (of its height), at most DOT_SIZE of its
+# height and DOT_ROUND times as long as wide, its darkest cell at least DOT_PEAK of the writing's darkest.
 DOT_GAP, DOT_SIZE, DOT_ROUND, DOT_PEAK = (0.05, 0.45), 0.4, 2.5, 0.5
 
 Selection = tuple[np.ndarray, "Verdict | None"]  # (the digit's ink or 28x28, what the ink beside it tells)
@@ -211,9 +211,9 @@ def _gap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
 def select_digit(ink: np.ndarray) -> Selection:
     """The digit among the blobs of an ink map: the heaviest blob and the blobs near it (a 5's flag,
     a 4 in two strokes). Specks, a printed label above a box, a tick of a form's cell and a sliver
-    of the neighbouring digit at the edge are dropped. Also what the rest tells (`Aside`): "several-
-    digits" where another digit-like blob stands beside it, "not-a-digit" where a dot stands under it
-    (a ! or a ?), else None."""
+    of the neighbouring digit at the edge are dropped. Also what the rest tells: "several-digits"
+    where another digit-like blob stands beside it, "not-a-digit" where a dot stands under it (a ! or
+    a ?), else None."""
     cells, c = _cells(ink)
     runs, run_labels = run_components(cells > 0)
     if run_labels.max(initial=0) <= 1:  # one blob or none (most drawings): no image of the labels needed
