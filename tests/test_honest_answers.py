@@ -220,9 +220,14 @@ def dot(x: float, y: float, r: float = 0.035) -> list[tuple[float, float]]:
 @pytest.mark.parametrize("strokes", [BANG, QUERY], ids=["!", "?"])
 def test_a_dot_under_a_stroke_is_not_a_digit(recognizer: Recognizer, strokes: list) -> None:
     """Without its dot, a ! is a 1 and this ? a 7, and are read so; with the dot under the stroke's end,
-    apart from it, they are symbols. A speck as small as dust, or a dot beside the stroke, is not."""
+    apart from it, they are symbols, for `predict` and `read` alike (the reader's segmenter drops the
+    dot as a speck). A speck as small as dust, or a dot beside the stroke, is not."""
     assert recognizer.predict(drawing(strokes)).verdict == "digit"
-    assert recognizer.predict(drawing(strokes + [dot(0.5, 0.82)])).verdict == "not-a-digit"
+    assert recognizer.read(drawing(strokes)).number is not None
+    symbol = drawing(strokes + [dot(0.5, 0.82)])
+    assert recognizer.predict(symbol).verdict == "not-a-digit"
+    reading = recognizer.read(symbol)
+    assert reading.number is None and reading.reason and [d.verdict for d in reading.digits] == ["not-a-digit"]
     dusty = drawing(strokes)
     ImageDraw.Draw(dusty).ellipse((138, 227, 142, 231), fill=0)  # 4 px across: a speck the pen did not make
     assert recognizer.predict(dusty).verdict == "digit"

@@ -16,6 +16,7 @@ from PIL import Image
 
 from .errors import DigitrecError
 from .ink import Ink, analysis_scale
+from .judgement import Verdict
 from .paper import stroke_width
 from .preprocess import SLIVER, Selection
 from .segment import BAR, SPECK_HEIGHT, Box, Piece, piece_ink
@@ -33,16 +34,22 @@ NARROWER = 0.6  # the one digit preprocessing sees in an image's one piece, this
 MARK = 0.5
 
 
-def as_predicted(image: Image.Image, ink: Ink, name: str, crop: np.ndarray) -> list[np.ndarray]:
+def as_predicted(image: Image.Image, ink: Ink, name: str,
+                 crop: np.ndarray) -> tuple[list[np.ndarray], Verdict | None]:
     """A lone digit's 28x28s exactly as `predict` makes them (at its analysis size, with its choice of
     blobs, in each of its views), so that a single digit reads as `predict` reads it; `crop`, the
-    segmenter's, when preprocessing sees no one digit (several, a dot under it, or none)."""
+    segmenter's, when preprocessing sees no one digit (several, a dot under it, or none). With them,
+    "not-a-digit" where preprocessing judges the ink so (a stroke with a dot under it: a "!", which
+    the segmenter, dropping the dot as a speck, would read as a 1)."""
     same = analysis_scale(image.size) == ink.scale  # then both analyses made the same map
     try:
         shown = views(image, name, ink if same else None)
     except DigitrecError:
-        return [crop]
-    return [crop] if shown[0][1] else [x28 for x28, _ in shown]
+        return [crop], None
+    aside = shown[0][1]
+    if aside:
+        return [crop], "not-a-digit" if aside == "not-a-digit" else None
+    return [x28 for x28, _ in shown], None
 
 
 def within(choice: Callable[[], Selection], piece: Piece) -> Piece:

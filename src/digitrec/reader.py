@@ -20,6 +20,7 @@ from . import lone
 from .errors import DigitrecError
 from .images import ImageSource, describe, load_image
 from .ink import Ink
+from .judgement import Verdict
 from .preprocess import NO_DIGIT_HINT, Selection, digit_ink, ink_to_mnist, leans, select_digit
 from .rulings import without_rulings
 from .segment import Box, Piece, piece_ink, segment
@@ -81,6 +82,7 @@ class _Plan:
     labels: np.ndarray  # the ink map's component labels, which the pieces' `labels` name
     choice: Callable[[], Selection]  # `select_digit` of the ink map, made on first need
     views: bool = False  # one piece whose options are views of one digit (`views`), read as `predict` reads them
+    verdict: Verdict | None = None  # preprocessing's judgement of that one piece's ink, where it refuses it
 
 
 def plan(source: ImageSource, name: str) -> _Plan:
@@ -119,9 +121,10 @@ def plan(source: ImageSource, name: str) -> _Plan:
     if not kept:
         raise DigitrecError(name, "no digit found (only specks of ink)", NO_DIGIT_HINT, kind="no-digit")
     if len(kept) == 1 and len(crops[0]) == 1 and len(crops[0][0]) == 1:  # one digit, no split offered
-        crops[0] = [[x28] for x28 in lone.as_predicted(image, ink, name, crops[0][0][0])]
+        shown, verdict = lone.as_predicted(image, ink, name, crops[0][0][0])
+        crops[0] = [[x28] for x28 in shown]
         spans[0] = spans[0] * len(crops[0])
-        return _Plan(ink, kept, crops, spans, labels, choice, views=True)
+        return _Plan(ink, kept, crops, spans, labels, choice, views=True, verdict=verdict)
     return _Plan(ink, kept, crops, spans, labels, choice)
 
 
@@ -141,7 +144,7 @@ def assemble(p: _Plan, predictions: Callable[[int], Any]) -> Reading:
     for i, (piece, options, spans) in enumerate(zip(p.pieces, p.crops, p.spans, strict=True)):
         answers = []
         for option in options:
-            answers.append([predictions(k + j) for j in range(len(option))])
+            answers.append([_judged(predictions(k + j), p.verdict) for j in range(len(option))])
             k += len(option)
         best = clearest([a[0] for a in answers]) if p.views else _best(answers, piece)
         for pred, cols in zip(answers[best], spans[best], strict=True):
@@ -159,6 +162,11 @@ def one_digit(p: _Plan, prediction: Any) -> Reading:
     box = Box.around(p.choice()[0])
     return _reading([DigitRead(prediction.digit, prediction.confidence, _box(p.ink, box, (box.x0, box.x1)),
                                prediction.verdict, prediction.preprocessed)])
+
+
+def _judged(prediction: Any, verdict: Verdict | None) -> Any:
+    """The model's prediction, refused where preprocessing judged the ink not one digit."""
+    return prediction.refused(verdict) if verdict and prediction.is_digit else prediction
 
 
 def _in_number(digits: list[DigitRead], predictions: list[Any]) -> list[DigitRead]:
