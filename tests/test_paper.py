@@ -478,6 +478,16 @@ def test_a_small_digit_in_a_photos_shading_is_read(recognizer: Recognizer, categ
     assert sample.label == label and recognizer.predict(sample.data).digit == int(label)
 
 
+@pytest.mark.parametrize(("index", "seed", "label"), [(23, 0, "3"), (7, 2, "7"), (65, 2, "5")])
+def test_a_small_pale_digit_in_a_photo_is_read_without_the_papers_faint_specks(
+        recognizer: Recognizer, index: int, seed: int, label: str) -> None:
+    """Photos of the synthetic set (tuning seeds 0 and 2): a small pale digit on squared or ruled paper.
+    Its low contrast set the ramp so low that the grid's faint crossings and a ruling's remnants
+    around it were ink too; only ink joined to what stands clearly out of the paper's noise stays."""
+    sample = make_digit("combined", index, seed=seed)
+    assert sample.label == label and recognizer.predict(sample.data).digit == int(label)
+
+
 @pytest.mark.parametrize(("index", "label"), [(18, "8"), (73, "3"), (76, "6")])
 def test_a_tiny_tight_crops_outline_is_no_box(recognizer: Recognizer, index: int, label: str) -> None:
     """Tight crops of tuning seed 0, 18-25 px wide: the digit's outer strokes, a px or two from the

@@ -124,6 +124,22 @@ def test_different_sizes_on_a_drifting_baseline(recognizer: Recognizer) -> None:
     assert _read(recognizer, number(glyphs, [28, 30, 26], drops=[0, 30, 5, 45])) == "9160"
 
 
+@pytest.mark.parametrize("tone", [190, 205])
+@pytest.mark.parametrize(("digits", "pale"), [((2, 0, 2, 4), 1), ((0, 0), 0)])
+def test_a_digit_written_paler_than_the_others_is_read(recognizer: Recognizer, tone: int, digits: tuple[int, ...],
+                                                       pale: int) -> None:
+    """A digit written with a paler pen or less pressure, at a quarter to a sixth of the others'
+    contrast, is a whole digit of the number (measured against the darkest, it kept only its darkest
+    parts, or nothing)."""
+    glyphs = [font_ink(d, 90) for d in digits]
+    image = number(glyphs, [30] * (len(digits) - 1))
+    x = 40 + sum(g.width + 30 for g in glyphs[:pale])
+    glyph = glyphs[pale]
+    image.paste(Image.new("RGB", glyph.size, (250, 250, 248)), (x, 40), glyph)
+    image.paste(Image.new("RGB", glyph.size, (tone, tone, tone + 10)), (x, 40), glyph)
+    assert _read(recognizer, image) == "".join(map(str, digits))
+
+
 @pytest.mark.parametrize("small", [4, 7, 9])
 def test_a_digit_a_quarter_as_tall_as_its_neighbours_is_no_speck(recognizer: Recognizer, small: int) -> None:
     """Written small between two big digits (a fifth to a third of their height, as small as the specks

@@ -25,6 +25,7 @@ from .imageops import box_mean, label_components, median, pad, quantile_sorted, 
 from .images import check_finite
 from .lines import MAX_SKEW, PHOTO_SKEW
 from .paper import remove_lines
+from .ramp import only_visible, per_piece, ramp
 
 WORK_SIDE = 512  # px: larger images are box-averaged down to this longest side before analysis
 MIN_SIDE = 64  # px: smaller ones are enlarged (bicubic, by a whole factor) to at least this
@@ -32,7 +33,6 @@ TILE_SIDE = 1024  # px: big images are converted and reduced in tiles of about t
 BLOCKS = 8  # the lighting estimate is a BLOCKS x BLOCKS grid of local paper levels
 MIN_CONTRAST = 0.1  # ink must differ from the paper by at least 10% of full scale...
 NOISE_FACTOR = 8.0  # ...and by this many standard deviations of the paper's (3x3-averaged) noise
-LOW, HIGH = 0.25, 0.6  # fractions of the ink contrast mapped to 0 and to full ink
 KEYED_PAPER = 0.25  # a transparent pixel's hidden tone this far from the strokes' is the paper's
 AMBIGUOUS = 0.15  # a median tone this close (a fraction of the tones' range) to their middle decides no polarity
 BORDER = 0.1  # the outer tenth of each side: mostly paper, even where a tight crop's thick digit is most of the image
@@ -45,6 +45,7 @@ class Ink:
     map: np.ndarray
     scale: float  # input pixels per ink-map pixel along each axis (under 1 for an enlarged tiny image)
     denoise_radius: int  # px of box blur applied to the map (it widens the ink by this much)
+    pieces: bool = False  # each piece ramped against its own contrast (`ramp.per_piece`), not the darkest's
 
 
 def _plane_mode(image: Image.Image) -> tuple[str, bool]:
@@ -234,12 +235,15 @@ def _border_tones(x: np.ndarray) -> tuple[float, float]:
     return border, corners
 
 
-def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None) -> np.ndarray | None:
+def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None,
+                pieces: bool = False) -> np.ndarray | None:
     """Ink in 0..1 per pixel (0: paper) of a gray image, the paper's own lines removed, or None when
     there is no ink to speak of. A `photo` (an image of more than WORK_SIDE² pixels: a photo or a big scan)
     also loses what lies outside the paper and its soft shading, its lighting is followed on a finer
     grid (its writing is small beside the frame, and shadows change within a fraction of it), and its
-    paper's lines are looked for at steeper angles (a phone is rarely held square to the page)."""
+    paper's lines are looked for at steeper angles (a phone is rarely held square to the page), and
+    keeps only ink joined to what is visible. `pieces`: each piece of writing is measured against its
+    own contrast (`ramp.per_piece`, for a number's digits), except in a photo."""
     blocks = 2 * BLOCKS if photo else BLOCKS
     ink = raw_ink(g, blocks, photo)
     sigma = noise(ink)
@@ -271,11 +275,10 @@ def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None
     contrast = float((smooth if unchanged else box_mean(ink, 1)).max())
     if contrast < max(MIN_CONTRAST, NOISE_FACTOR * paper_noise):
         return None
-    low = max(LOW * contrast, 3 * sigma)
-    high = max(HIGH * contrast, low + 0.05)
-    out = ink - low  # in place from here: a third of the time of new arrays at each step
-    out /= high - low
-    return np.clip(out, 0, 1, out=out).astype(np.float32, copy=False)
+    if pieces and not photo:
+        return per_piece(ink, smooth if unchanged else box_mean(ink, 1), visible, contrast, sigma)
+    out = ramp(ink, contrast, sigma)
+    return only_visible(out, visible) if photo else out
 
 
 def denoise_radius(shape: tuple[int, ...]) -> int:
@@ -303,18 +306,20 @@ def paper_level(x: np.ndarray) -> float:
     return q25 + 0.674 * (q25 - q05) / 0.971
 
 
-def find_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> Ink | None:
+def find_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE, pieces: bool = False) -> Ink | None:
     """The ink map of a decoded image, or None when it holds no ink (blank, uniform, pure noise).
-    `work_side`: the longest side it is analysed at (reading a number wants more than one digit)."""
+    `work_side`: the longest side it is analysed at (reading a number wants more than one digit);
+    `pieces`: see `ink_of_gray`."""
     enlarged, scale = enlargement(image.size), analysis_scale(image.size, work_side)
     if enlarged > 1:
         image = image.resize((image.width * enlarged, image.height * enlarged), Image.Resampling.BICUBIC)
     g, factor = gray_of(image, name, work_side)
     colour = Colour(image, factor, g.shape) if image.mode == "RGB" else None
-    ink = ink_of_gray(g, photo=image.width * image.height > WORK_SIDE**2, colour=colour)
+    photo = image.width * image.height > WORK_SIDE**2
+    ink = ink_of_gray(g, photo=photo, colour=colour, pieces=pieces)
     if ink is None or not ink.any():
         return None
-    return Ink(ink, scale, denoise_radius(g.shape))
+    return Ink(ink, scale, denoise_radius(g.shape), pieces and not photo)
 
 
 def analysis_scale(size: tuple[int, int], work_side: int = WORK_SIDE) -> float:

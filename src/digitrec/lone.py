@@ -41,7 +41,7 @@ def as_predicted(image: Image.Image, ink: Ink, name: str,
     segmenter's, when preprocessing sees no one digit (several, a dot under it, or none). With them,
     "not-a-digit" where preprocessing judges the ink so (a stroke with a dot under it: a "!", which
     the segmenter, dropping the dot as a speck, would read as a 1)."""
-    same = analysis_scale(image.size) == ink.scale  # then both analyses made the same map
+    same = analysis_scale(image.size) == ink.scale and not ink.pieces  # then both analyses made the same map
     try:
         shown = views(image, name, ink if same else None)
     except DigitrecError:

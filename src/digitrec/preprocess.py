@@ -83,9 +83,9 @@ def analyse(source: ImageSource, name: str | None = None) -> Selection:
     return ink_form(digit_ink(image, name), name)
 
 
-def digit_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> Ink:
+def digit_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE, pieces: bool = False) -> Ink:
     """The ink map of a decoded image (`ink.find_ink`); a "no-digit" DigitrecError when it holds none."""
-    ink = find_ink(image, name, work_side)
+    ink = find_ink(image, name, work_side, pieces)
     if ink is None:
         raise DigitrecError(name, "no digit found (the image is blank or uniform)", NO_DIGIT_HINT, kind="no-digit")
     return ink

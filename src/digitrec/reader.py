@@ -88,7 +88,7 @@ class _Plan:
 def plan(source: ImageSource, name: str) -> _Plan:
     """Find and segment the ink of one image; a DigitrecError when there is none."""
     image = load_image(source, name=name)
-    ink = digit_ink(image, name, READ_SIDE)
+    ink = digit_ink(image, name, READ_SIDE, pieces=True)  # a paler digit among dark ones is a whole digit
     ink = replace(ink, map=without_rulings(ink.map))
     labels, pieces = segment(ink.map)
     choice = cache(partial(select_digit, ink.map))  # the one digit `predict` would see: asked for twice at most
