@@ -18,9 +18,10 @@ import numpy as np
 from .imageops import component_boxes, label_components
 
 LOW, HIGH = 0.25, 0.6  # fractions of the ink contrast mapped to 0 and to full ink
-# The palest piece of a number ramped against its own contrast, as a fraction of the darkest piece's:
-# numbers of tuning seeds 0 and 2 (40 per condition), 388 and 388 of 400 read right at 0.35, against
-# 383 and 386 with one ramp for the whole image.
+# The palest piece of a number ramped against its own contrast, as a fraction of the darkest piece's.
+# Numbers of tuning seeds 0 and 2 (40 per condition): 387 and 388 of 400 read right, against 383 and
+# 386 with one ramp for the whole image (before the guards for printed remnants below, 388 and 388 at
+# 0.35 and 0.5, 386 and 388 at 0.25; with THIN 0.7, 385 and 387).
 P_MIN = 0.35
 # A piece whose strokes are under THIN of a dark piece's is a printed line's remnant, not a digit, and so
 # is an upright bar (its box at most BAR as wide as tall) under PRINTED of it: a cell's wall, as `lone` judges.
