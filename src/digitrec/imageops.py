@@ -181,19 +181,20 @@ def run_components(mask: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray, np.n
     return (rows, starts, ends), np.cumsum(parent == np.arange(len(starts)))[parent]  # roots: each blob's first run
 
 
-def paint_runs(shape: tuple[int, int], runs: tuple[np.ndarray, np.ndarray, np.ndarray], label: np.ndarray
-               ) -> np.ndarray:
-    """The (H, W) int64 image of `run_components`' labels, 0 off the runs."""
+def paint_runs(shape: tuple[int, int], runs: tuple[np.ndarray, np.ndarray, np.ndarray], label: np.ndarray,
+               paper: float = 0) -> np.ndarray:
+    """The (H, W) image of `run_components`' labels, or of any value per run (`label`, whose dtype it
+    takes), `paper` off the runs."""
     h, w = shape
     rows, starts, ends = runs
     if not len(starts):
-        return np.zeros((h, w), np.int64)
+        return np.full((h, w), paper, label.dtype)
     # The image in raster order is paper, run, paper, run... paper (some of the paper empty): each run's
-    # label and 0 for the paper between, repeated (3x faster than zeros, then the ink's pixels set).
+    # value and the paper's between, repeated (3x faster than a full image, then the ink's pixels set).
     bounds = np.empty(2 * len(starts) + 2, np.intp)
     bounds[0], bounds[-1] = 0, h * w
     bounds[1:-1:2], bounds[2:-1:2] = rows * w + starts, rows * w + ends
-    values = np.zeros(2 * len(starts) + 1, np.int64)
+    values = np.full(2 * len(starts) + 1, paper, label.dtype)
     values[1::2] = label
     return np.repeat(values, np.diff(bounds)).reshape(h, w)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .imageops import component_boxes, label_components
+from .imageops import component_boxes, label_components, paint_runs, run_components
 
 LOW, HIGH = 0.25, 0.6  # fractions of the ink contrast mapped to 0 and to full ink
 # The palest piece of a number ramped against its own contrast, as a fraction of the darkest piece's.
@@ -49,42 +49,61 @@ def per_piece(ink: np.ndarray, smooth: np.ndarray, visible: np.ndarray, contrast
               sigma: float) -> np.ndarray:
     """(H, W) float32 ink in 0..1 with each piece (8-connected, joined down to the palest piece's ramp)
     ramped against its own contrast, its darkest 3x3 mean in `smooth`, between P_MIN of `contrast` and
-    `contrast`; but a piece whose strokes are under THIN of the widest of the darkest pieces' (a
-    printed line's remnant: a grid's, a box's corner), or an upright bar under PRINTED of it (a
-    cell's wall) is ramped against `contrast`, as are all pieces in `ramp`. Pieces with no `visible`
-    pixel are left out."""
+    `contrast`; but a pale piece (one the image's ramp does not ink fully, its peak under HIGH of
+    `contrast`) whose strokes are under THIN of the widest of the others' (a printed line's remnant: a
+    grid's, a box's corner), or an upright bar under PRINTED of it (a cell's wall), is ramped against
+    `contrast`, as in `ramp`. Pieces with no `visible` pixel are left out."""
     base = max(LOW * P_MIN * contrast, 3 * sigma)  # the lowest ramp's low end: below it no piece has ink
-    labels = label_components(ink > base)
-    inked = labels > 0
-    which, level = labels[inked], smooth[inked]
-    order = np.argsort(level, kind="stable")
-    peak = np.zeros(int(labels.max()) + 1, np.float32)
-    peak[which[order]] = level[order]  # the brightest assignment comes last: each piece's maximum
-    seen = _seen(labels, visible & inked, per_label=True)
+    runs, label = run_components(ink > base)
+    peak, seen = _run_peaks(runs, label, smooth, visible)
     local = np.clip(peak, P_MIN * contrast, contrast)
-    out = _ramped(ink, labels, inked, local, seen, sigma)
+    out = _ramped(ink, runs, label, local, seen, sigma)
+    pale = seen & (peak < HIGH * contrast)  # pieces the image's ramp does not ink fully
+    if not pale.any():  # a drawing's digits: each as dark as the pen, no remnant to tell from them
+        return out
+    labels = paint_runs(ink.shape, runs, label)
     width = _stroke_widths(out > 0.5, labels)
-    dark = peak >= HIGH * contrast  # pieces the image's own ramp inks fully
-    pen = float(width[dark].max(initial=0.0))
+    pen = float(width[seen & ~pale].max(initial=0.0))
     boxes = component_boxes(labels)
     upright = boxes[:, 3] - boxes[:, 2] + 1 <= BAR * (boxes[:, 1] - boxes[:, 0] + 1)
-    thin = (width < THIN * pen) | (upright & (width < PRINTED * pen))
-    if not (thin & (local < contrast)).any():
+    thin = pale & ((width < THIN * pen) | (upright & (width < PRINTED * pen)))
+    if not thin.any():
         return out
     local[thin] = contrast
-    return _ramped(ink, labels, inked, local, seen, sigma)
+    return _ramped(ink, runs, label, local, seen, sigma)
 
 
-def _ramped(ink: np.ndarray, labels: np.ndarray, inked: np.ndarray, local: np.ndarray, seen: np.ndarray,
-            sigma: float) -> np.ndarray:
-    """`ink` ramped piece by piece, each (label) against its `local` contrast, unseen pieces left out."""
+def _run_peaks(runs: tuple[np.ndarray, np.ndarray, np.ndarray], label: np.ndarray, smooth: np.ndarray,
+               visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per label of `run_components`' runs (0: none): the largest value of `smooth` on its pixels, and
+    whether any of them is `visible`. Each run is a slice of the image in raster order."""
+    rows, starts, ends = runs
+    count = int(label.max(initial=0)) + 1
+    peak, seen = np.zeros(count, np.float32), np.zeros(count, bool)
+    if not len(starts):
+        return peak, seen
+    w = smooth.shape[1]
+    bounds = np.empty(2 * len(starts), np.intp)  # start, end, start, end...: the runs and the paper between
+    bounds[0::2], bounds[1::2] = rows * w + starts, rows * w + ends
+    # reduceat needs every index inside the array: one more element for a run ending at the last pixel.
+    flat = np.append(smooth.ravel(), np.float32(0))
+    np.maximum.at(peak, label, np.maximum.reduceat(flat, bounds)[0::2])
+    shown = np.logical_or.reduceat(np.append(visible.ravel(), False), bounds)[0::2]
+    seen[label[shown]] = True
+    seen[0] = False
+    return peak, seen
+
+
+def _ramped(ink: np.ndarray, runs: tuple[np.ndarray, np.ndarray, np.ndarray], label: np.ndarray,
+            local: np.ndarray, seen: np.ndarray, sigma: float) -> np.ndarray:
+    """`ink` ramped piece by piece (`run_components`' runs and their labels), each against its `local`
+    contrast (per label); unseen pieces and the paper between the runs left out."""
     low = np.maximum(LOW * local, 3 * sigma)
-    high = np.maximum(HIGH * local, low + 0.05)
-    which = labels[inked]
-    lo, hi = low[which], high[which]
-    out = np.zeros(ink.shape, np.float32)
-    out[inked] = np.where(seen[which], np.clip((ink[inked] - lo) / (hi - lo), 0, 1), 0)
-    return out
+    scale = 1 / (np.maximum(HIGH * local, low + 0.05) - low)
+    low[~seen] = np.inf  # -inf ink, clipped to none
+    out = ink - paint_runs(ink.shape, runs, low[label], paper=np.inf)
+    out *= paint_runs(ink.shape, runs, scale[label], paper=1)
+    return np.clip(out, 0, 1, out=out).astype(np.float32, copy=False)
 
 
 def _stroke_widths(core: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -102,10 +121,9 @@ def _stroke_widths(core: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return 2 * area / np.maximum(edge, 1)
 
 
-def _seen(labels: np.ndarray, where: np.ndarray, per_label: bool = False) -> np.ndarray:
-    """Whether each pixel's component (or, `per_label`, each label) has a pixel in `where`; never the
-    background (label 0)."""
+def _seen(labels: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Whether each pixel's component has a pixel in `where`; never the background (label 0)."""
     seen = np.zeros(int(labels.max()) + 1, bool)
     seen[labels[where]] = True
     seen[0] = False
-    return seen if per_label else seen[labels]
+    return seen[labels]
