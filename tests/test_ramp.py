@@ -55,3 +55,10 @@ def test_hysteresis_keeps_the_faint_end_of_a_visible_stroke_and_drops_lone_speck
     smooth = box_mean(ink, 1)
     out = only_visible(ramp(ink.copy(), 0.8, SIGMA), smooth > 0.3)
     assert out[37, 12] > 0 and out[20, 50] == 0 and out[10, 70] == 0
+
+
+def test_pieces_as_dark_as_each_other_are_ramped_as_one_image() -> None:
+    """A web pad's digits, each as dark as the darkest within EVEN, take the image's own ramp exactly."""
+    ink = strokes([0.8, 0.799, 0.8])
+    smooth = box_mean(ink, 1)
+    assert np.array_equal(per_piece(ink.copy(), smooth, smooth > 0.05, 0.8, SIGMA), ramp(ink.copy(), 0.8, SIGMA))

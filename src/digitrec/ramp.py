@@ -26,6 +26,7 @@ P_MIN = 0.35
 # A piece whose strokes are under THIN of a dark piece's is a printed line's remnant, not a digit, and so
 # is an upright bar (its box at most BAR as wide as tall) under PRINTED of it: a cell's wall, as `lone` judges.
 THIN, PRINTED, BAR = 0.5, 0.8, 0.3
+EVEN = 0.99  # where every piece's peak is this close to the darkest's (a web pad's digits), the image's ramp
 
 
 def ramp(ink: np.ndarray, contrast: float, sigma: float) -> np.ndarray:
@@ -56,6 +57,8 @@ def per_piece(ink: np.ndarray, smooth: np.ndarray, visible: np.ndarray, contrast
     base = max(LOW * P_MIN * contrast, 3 * sigma)  # the lowest ramp's low end: below it no piece has ink
     runs, label = run_components(ink > base)
     peak, seen = _run_peaks(runs, label, smooth, visible)
+    if seen[1:].all() and (peak[1:] >= EVEN * contrast).all():  # each piece as dark as the darkest: a pad's
+        return ramp(ink, contrast, sigma)
     local = np.clip(peak, P_MIN * contrast, contrast)
     out = _ramped(ink, runs, label, local, seen, sigma)
     pale = seen & (peak < HIGH * contrast)  # pieces the image's ramp does not ink fully
@@ -85,10 +88,10 @@ def _run_peaks(runs: tuple[np.ndarray, np.ndarray, np.ndarray], label: np.ndarra
     w = smooth.shape[1]
     bounds = np.empty(2 * len(starts), np.intp)  # start, end, start, end...: the runs and the paper between
     bounds[0::2], bounds[1::2] = rows * w + starts, rows * w + ends
-    # reduceat needs every index inside the array: one more element for a run ending at the last pixel.
-    flat = np.append(smooth.ravel(), np.float32(0))
-    np.maximum.at(peak, label, np.maximum.reduceat(flat, bounds)[0::2])
-    shown = np.logical_or.reduceat(np.append(visible.ravel(), False), bounds)[0::2]
+    # reduceat needs every index inside the array: a run ending at the last pixel is reduced to the end.
+    bounds = bounds[:-1] if bounds[-1] == smooth.size else bounds
+    np.maximum.at(peak, label, np.maximum.reduceat(smooth.ravel(), bounds)[0::2])
+    shown = np.logical_or.reduceat(visible.ravel(), bounds)[0::2]
     seen[label[shown]] = True
     seen[0] = False
     return peak, seen
