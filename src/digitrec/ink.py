@@ -272,11 +272,13 @@ def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None
     ink = remove_lines(ink, visible, smooth > floor / 2, colour, PHOTO_SKEW if photo else MAX_SKEW)
     # Where nothing was removed (no scene, no paper lines: most drawings), the 3x3 means are `smooth` already.
     unchanged = not scene_removed and (ink is before or np.array_equal(ink, before))
-    contrast = float((smooth if unchanged else box_mean(ink, 1)).max())
+    if not unchanged:
+        smooth = box_mean(ink, 1)
+    contrast = float(smooth.max())
     if contrast < max(MIN_CONTRAST, NOISE_FACTOR * paper_noise):
         return None
     if pieces and not photo:
-        return per_piece(ink, smooth if unchanged else box_mean(ink, 1), visible, contrast, sigma)
+        return per_piece(ink, smooth, visible, contrast, sigma)
     out = ramp(ink, contrast, sigma)
     return only_visible(out, visible) if photo else out
 

@@ -19,6 +19,7 @@ from .ink import Ink, analysis_scale
 from .judgement import Verdict
 from .paper import stroke_width
 from .preprocess import SLIVER, Selection
+from .ramp import PRINTED
 from .segment import BAR, SPECK_HEIGHT, Box, Piece, piece_ink
 from .views import views
 
@@ -27,7 +28,7 @@ HAIRLINE = 0.35  # beside one digit, a piece this much thinner than its strokes 
 # the digit's pen) that is over DIVIDER of the digit's height or printed plumb (its box at most STRAIGHT times as
 # wide as its ink is, along it), or under TICK of its height with such a bar or a divider on the digit's other
 # side too (a comb's ticks)
-TICK, DIVIDER, PRINTED, STRAIGHT = 0.5, 1.25, 0.8, 1.5
+TICK, DIVIDER, STRAIGHT = 0.5, 1.25, 1.5
 NARROWER = 0.6  # the one digit preprocessing sees in an image's one piece, this much narrower, is the reading
 # Beside the one digit `predict` sees, a part read as a digit less surely than this is a mark too (a cell's
 # remnant read as a 5 at 0.3); digits of a number are read far surer.

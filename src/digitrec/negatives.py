@@ -35,7 +35,6 @@ FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "Dej
 Points = list[tuple[float, float]]
 
 
-
 def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, n: int = 12) -> Points:
     """Points of an elliptic arc in a unit box (y down), from `start` to `end` degrees (0: right, 90: down)."""
     t = np.radians(np.linspace(start, end, n))

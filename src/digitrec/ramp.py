@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .imageops import component_boxes, label_components, paint_runs, run_components
+from .imageops import component_boxes, paint_runs, run_components
+from .segment import BAR
 
 LOW, HIGH = 0.25, 0.6  # fractions of the ink contrast mapped to 0 and to full ink
 # The palest piece of a number ramped against its own contrast, as a fraction of the darkest piece's.
@@ -24,8 +25,8 @@ LOW, HIGH = 0.25, 0.6  # fractions of the ink contrast mapped to 0 and to full i
 # 0.35 and 0.5, 386 and 388 at 0.25; with THIN 0.7, 385 and 387).
 P_MIN = 0.35
 # A piece whose strokes are under THIN of a dark piece's is a printed line's remnant, not a digit, and so
-# is an upright bar (its box at most BAR as wide as tall) under PRINTED of it: a cell's wall, as `lone` judges.
-THIN, PRINTED, BAR = 0.5, 0.8, 0.3
+# is an upright bar (`segment.BAR`) under PRINTED of it: a cell's wall (a 1 is written with the pen).
+THIN, PRINTED = 0.5, 0.8
 EVEN = 0.99  # where every piece's peak is this close to the darkest's (a web pad's digits), the image's ramp
 
 
@@ -41,9 +42,9 @@ def ramp(ink: np.ndarray, contrast: float, sigma: float) -> np.ndarray:
 
 def only_visible(out: np.ndarray, visible: np.ndarray) -> np.ndarray:
     """`out` (ramped ink) without the ink not joined to any `visible` pixel."""
-    inked = out > 0
-    labels = label_components(inked)
-    return np.where(_seen(labels, visible & inked), out, 0).astype(np.float32, copy=False)
+    runs, label = run_components(out > 0)
+    _, seen = _run_peaks(runs, label, out, visible)
+    return np.where(paint_runs(out.shape, runs, seen[label], paper=False), out, 0).astype(np.float32, copy=False)
 
 
 def per_piece(ink: np.ndarray, smooth: np.ndarray, visible: np.ndarray, contrast: float,
@@ -123,10 +124,3 @@ def _stroke_widths(core: np.ndarray, labels: np.ndarray) -> np.ndarray:
     edge = np.bincount(labels[core & ~inner], minlength=n)
     return 2 * area / np.maximum(edge, 1)
 
-
-def _seen(labels: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """Whether each pixel's component has a pixel in `where`; never the background (label 0)."""
-    seen = np.zeros(int(labels.max()) + 1, bool)
-    seen[labels[where]] = True
-    seen[0] = False
-    return seen[labels]
