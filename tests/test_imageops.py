@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from digitrec.imageops import (
+    among,
     box_mean,
     label_components,
     median,
@@ -121,6 +122,12 @@ def test_label_components_on_a_spiral():
         if top <= bottom:
             mask[top - 1, left] = True
     np.testing.assert_array_equal(label_components(mask), _bfs_labels(mask))
+
+
+@pytest.mark.parametrize("wanted", [[], [0], [3], [2, 5], [1, 2, 3, 4], [1, 3, 5, 7, 9, 11], list(range(40)), [50]])
+def test_among_is_np_isin(wanted):
+    labels = np.random.default_rng(len(wanted)).integers(0, 30, (23, 41)).astype(np.int32)
+    np.testing.assert_array_equal(among(labels, wanted), np.isin(labels, wanted))
 
 
 def _morph_oracle(x: np.ndarray, radius: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .imageops import box_mean, component_boxes, label_components, morph
+from .imageops import among, box_mean, component_boxes, label_components, morph
 from .lines import find_lines
 
 SOFT = 0.06  # edges changing by less than this fraction of the region's peak ink per px are shading,
@@ -110,7 +110,7 @@ def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray,
     sharpness = edge_sum / np.maximum(edge_len, 1) / np.maximum(peak, 1e-6)
     soft = np.flatnonzero((sharpness < SOFT) & (peak < SHADE))  # an upscaled digit is soft, but dark
     soft = soft[soft > 0]
-    return np.isin(labels, soft) & ~strokes() if soft.size else np.zeros_like(mask)
+    return among(labels, soft) & ~strokes() if soft.size else np.zeros_like(mask)
 
 
 def standing_out(ink: np.ndarray, floor: float) -> np.ndarray:

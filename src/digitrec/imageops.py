@@ -199,6 +199,20 @@ def paint_runs(shape: tuple[int, int], runs: tuple[np.ndarray, np.ndarray, np.nd
     return np.repeat(values, np.diff(bounds)).reshape(h, w)
 
 
+def among(labels: np.ndarray, wanted: object) -> np.ndarray:
+    """np.isin(labels, wanted) for a label map of non-negative ints: a comparison per label for a few,
+    a lookup table for more (np.isin sorts: 10-40x slower on a digit's crop)."""
+    wanted = np.asarray(wanted, dtype=np.int64).ravel()
+    if wanted.size <= 4:
+        out = np.zeros(labels.shape, bool)
+        for label in wanted.tolist():
+            out |= labels == label
+        return out
+    lut = np.zeros(int(wanted.max()) + 2, bool)  # labels past the wanted ones clip onto the last, False
+    lut[wanted] = True
+    return lut.take(labels, mode="clip")
+
+
 def component_boxes(labels: np.ndarray) -> np.ndarray:
     """(count + 1, 4): rows y0, y1 and columns x0, x1 (inclusive) of each label's pixels; row 0 (the
     background) and labels without pixels hold y0 > y1. From the rows' runs of one label, some 20x

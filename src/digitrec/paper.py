@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from .colour import Colour, differs, pen_pixels
-from .imageops import component_boxes, label_components, np_median
+from .imageops import among, component_boxes, label_components, np_median
 from .lines import CROSSING, MAX_SKEW, MIN_ASPECT, Line, band_pixels, crossings, find_lines
 from .printed import ASPECT, between_rulings, cell_sides, families, frames, own_print, print_strength
 from .rings import boxes_around
@@ -116,7 +116,7 @@ class Writing:
             touching = np.zeros(len(sizes), bool)
             touching[labels[beside]] = True
             keep &= ~(touching & (sizes < TICK * sizes.max()))
-        return np.isin(labels, np.flatnonzero(keep))
+        return keep[labels]
 
 
 def _without(mask: np.ndarray, bands: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -260,7 +260,7 @@ def _ticks(writing: np.ndarray, lone: list[tuple[Line, tuple[np.ndarray, np.ndar
     for line, beside in lone:
         ticks = [t for t in np.unique(labels[beside]).tolist() if t and sizes[t] < TICK * sizes[big]
                  and heights[t] < SHORT * heights[big] and heights[t] >= 3 * widths[t]]
-        out |= np.isin(labels, ticks) | _posts(writing, line, shifts[0], POST * heights[big])
+        out |= among(labels, ticks) | _posts(writing, line, shifts[0], POST * heights[big])
     return out
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .imageops import component_boxes, label_components, pad, paint_runs, run_components
+from .imageops import among, component_boxes, label_components, pad, paint_runs, run_components
 
 ENCLOSED = 0.15  # a ring around other ink with this fraction of its own ink is a box around the writing,
 SPAN = 0.6  # ...when it spans this fraction of the image both ways,
@@ -116,7 +116,7 @@ def _holes(piece: np.ndarray) -> np.ndarray:
     of the rest does not reach the array's edge."""
     around = label_components(~piece)
     edge = np.unique(np.concatenate([around[0], around[-1], around[:, 0], around[:, -1]]))
-    return (around > 0) & ~np.isin(around, edge)
+    return (around > 0) & ~among(around, edge)
 
 
 def _tightest(ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cuts import options
-from .imageops import component_boxes, label_components
+from .imageops import among, component_boxes, label_components
 from .lines import EDGE
 from .paper import stroke_width
 
@@ -137,7 +137,7 @@ def _small_digit(piece: Piece, labels: np.ndarray, height: float) -> bool:
     if (box.height < SMALL_DIGIT * height or box.width <= BAR * box.height
             or min(box.y0, box.x0, h - 1 - box.y1, w - 1 - box.x1) <= EDGE):
         return False
-    mine = np.isin(labels[box.y0:box.y1 + 1, box.x0:box.x1 + 1], list(piece.labels))
+    mine = among(labels[box.y0:box.y1 + 1, box.x0:box.x1 + 1], list(piece.labels))
     return max(box.height, box.width) >= STROKES * stroke_width(mine)
 
 
@@ -198,7 +198,7 @@ def _merge_columns(pieces: list[Piece]) -> list[Piece]:
 def _cuts(ink: np.ndarray, piece: Piece, labels: np.ndarray, digit_width: float) -> list[list[tuple[int, int]]]:
     """Ways to cut a wide piece into 2 or 3 digits (`cuts.options`), from its own ink per column."""
     box = piece.box
-    region = np.isin(labels[box.y0:box.y1 + 1, box.x0:box.x1 + 1], list(piece.labels))
+    region = among(labels[box.y0:box.y1 + 1, box.x0:box.x1 + 1], list(piece.labels))
     return options((region * ink[box.y0:box.y1 + 1, box.x0:box.x1 + 1]).sum(axis=0), box.x0, digit_width)
 
 
@@ -273,5 +273,5 @@ def piece_ink(ink: np.ndarray, labels: np.ndarray, piece: Piece, columns: tuple[
     box = piece.box
     x0, x1 = columns if columns is not None else (box.x0, box.x1)
     crop = ink[box.y0:box.y1 + 1, x0:x1 + 1]
-    mine = np.isin(labels[box.y0:box.y1 + 1, x0:x1 + 1], list(piece.labels))
+    mine = among(labels[box.y0:box.y1 + 1, x0:x1 + 1], list(piece.labels))
     return crop * mine
