@@ -140,6 +140,24 @@ def test_a_digit_written_paler_than_the_others_is_read(recognizer: Recognizer, t
     assert _read(recognizer, image) == "".join(map(str, digits))
 
 
+@pytest.mark.parametrize("tone", [195, 215])
+def test_a_thin_pale_1_on_plain_paper_is_a_digit(recognizer: Recognizer, tone: int) -> None:
+    """A 1 written with less pressure after dark digits is paler and, its edges fading, thinner than
+    theirs: on paper without lines it is writing, not a printed line's remnant."""
+    glyphs = [font_ink(5, 90), font_ink(3, 90), pen_digit("1", 55, pen=3)]
+    image = number(glyphs, [30, 30])
+    x = 40 + glyphs[0].width + glyphs[1].width + 60
+    image.paste(Image.new("RGB", glyphs[2].size, (250, 250, 248)), (x, 40), glyphs[2])
+    image.paste(Image.new("RGB", glyphs[2].size, (tone, tone, tone + 10)), (x, 40), glyphs[2])
+    assert _read(recognizer, image) == "531"
+
+
+def test_a_faint_thin_1_after_dark_digits_is_read(recognizer: Recognizer) -> None:
+    """Numbers of different sizes of seed 0: "503411", the last 1 at a third of the others' contrast."""
+    sample = make_number("sizes", 25, 0)
+    assert sample.label == "503411" and recognizer.read(sample.data).number == "503411"
+
+
 @pytest.mark.parametrize("small", [4, 7, 9])
 def test_a_digit_a_quarter_as_tall_as_its_neighbours_is_no_speck(recognizer: Recognizer, small: int) -> None:
     """Written small between two big digits (a fifth to a third of their height, as small as the specks

@@ -278,7 +278,7 @@ def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None
     if contrast < max(MIN_CONTRAST, NOISE_FACTOR * paper_noise):
         return None
     if pieces and not photo:
-        return per_piece(ink, smooth, visible, contrast, sigma)
+        return per_piece(ink, smooth, visible, contrast, sigma, lines_removed=not unchanged)
     out = ramp(ink, contrast, sigma)
     return only_visible(out, visible) if photo else out
 
