@@ -241,6 +241,15 @@ def test_a_combs_tick_running_on_into_the_digit_goes_but_the_digit_stays(recogni
     assert sample.label == "4" and recognizer.predict(sample.data).digit == 4
 
 
+def test_a_7s_foot_standing_on_a_ruling_line_is_no_tick(recognizer: Recognizer) -> None:
+    """Ruled paper of seed 2: a crossed 7 whose stem ends on the lower of the crop's two ruling lines.
+    Two lines, no family: each was a comb's baseline to the paper stage, and the stem's foot a post
+    standing on it. Its columns' tops step up along it, as a written stroke's do; a printed tick's
+    rise alike. Cut off, the rest was a "?" and refused."""
+    sample = make_digit("ruled", 27, seed=2)
+    assert sample.label == "7" and recognizer.predict(sample.data).digit == 7
+
+
 def test_a_box_small_in_a_photo_is_gone_from_the_closer_view(recognizer: Recognizer) -> None:
     """Combined conditions of seed 0: a 2 in a printed box, small in a phone photo. The closer view
     holds the box at half the region's size (the region is the box grown by half each side), too big

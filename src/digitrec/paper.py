@@ -31,6 +31,7 @@ TICK = 0.5  # ...but not those touching the line with less than this fraction (a
 SHORT = 0.6  # ...are also removed when shorter than this fraction of the largest piece, and thin
 FAINTER = 1.1  # a fainter mask with this many times the mask's pixels may show lines the mask missed
 POST = 0.8  # a straight post on a comb's baseline shorter than this fraction of the largest piece is a tick
+SLANT = 1  # px a column: a post whose columns' tops step by this much (the median step) leans, as no tick does
 ALIKE, JUMP = (0.85, 1.2), 1.3  # a tick's columns' heights, of their median; where a digit touching it runs on
 
 
@@ -280,10 +281,18 @@ def _posts(writing: np.ndarray, line: Line, shift: np.ndarray, short: float) -> 
     out = np.zeros_like(writing)
     for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):  # columns a..b-1 inked
         width, height = b - a, _post_height(runs[a:b], reach)
-        if width <= 2 * line.thickness + 2 and 3 * width <= height:
+        if width <= 2 * line.thickness + 2 and 3 * width <= height and not _slanted(np.minimum(runs[a:b], height)):
             for i in range(a, b):
                 out[rows[:min(int(runs[i]), height), i], cols[i]] = True
     return out
+
+
+def _slanted(runs: np.ndarray) -> bool:
+    """Whether a post's columns (their runs of ink straight up from the line, up to the post's height:
+    a digit touching a tick's top rises on) rise to tops that step along it, by SLANT px a column or
+    more (the median step): a written stroke leaning up from the line (a 7's or a 1's foot on a
+    ruling), where a printed tick's columns rise alike."""
+    return len(runs) > 1 and abs(float(np.median(np.diff(runs)))) >= SLANT
 
 
 def _post_height(runs: np.ndarray, reach: int) -> int:
