@@ -250,6 +250,23 @@ def test_a_7s_foot_standing_on_a_ruling_line_is_no_tick(recognizer: Recognizer) 
     assert sample.label == "7" and recognizer.predict(sample.data).digit == 7
 
 
+@pytest.mark.parametrize("lean", [0, 10])
+def test_a_7s_stem_from_one_ruling_line_to_the_next_is_writing(recognizer: Recognizer, lean: int) -> None:
+    """A 7 whose bar hangs just under one ruling line and whose straight stem stands on the next, two
+    lines of the crop (no family): the stem's band runs into both lines' bands, so it seemed to run far
+    past the rest of the writing (the bar) on both ends, as a margin line does. Its ends on the lines
+    across it do not count."""
+    page = Image.new("RGB", (140, 130), (250, 249, 244))
+    draw = ImageDraw.Draw(page)
+    for y in (20, 105):
+        draw.line([(0, y), (140, y)], fill=(150, 180, 225), width=2)
+    draw.line([(45, 25), (95, 25)], fill=(30, 40, 120), width=4)
+    draw.line([(95, 25), (95 - lean, 105)], fill=(30, 40, 120), width=4)
+    ink = find_ink(load_image(encode(page)), "page")
+    assert (ink.map[30:100].max(axis=1) > 0.5).all()  # the stem's every row
+    assert recognizer.predict(encode(page)).digit == 7
+
+
 def test_a_box_small_in_a_photo_is_gone_from_the_closer_view(recognizer: Recognizer) -> None:
     """Combined conditions of seed 0: a 2 in a printed box, small in a phone photo. The closer view
     holds the box at half the region's size (the region is the box grown by half each side), too big

@@ -57,10 +57,11 @@ def _strength(ink: np.ndarray, where: np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
 def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], faint: bool,
-                        beside: tuple[np.ndarray, np.ndarray]) -> bool:
+                        beside: tuple[np.ndarray, np.ndarray], lines: list[Line]) -> bool:
     """A line on its own is paper when it is fainter or thinner than the writing, or runs well past it
-    on both ends; with no writing at all, when it is a hairline. `beside`: the pixels along the line's
-    band, where a form's ticks hang off it."""
+    on both ends (its ends on `lines` across it not counted: a 7's stem from the ruling line its bar
+    hangs from to the next is one piece with both); with no writing at all, when it is a hairline.
+    `beside`: the pixels along the line's band, where a form's ticks hang off it."""
     across, along = shape if line.axis == 0 else shape[::-1]
     from_start, to_end = line.reaches(along)
     if writing.width == 0:
@@ -72,7 +73,8 @@ def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], fa
     if extent is None:
         return False
     margin = BEYOND * (extent[1] - extent[0] + 1)
-    if line.start <= extent[0] - margin and line.end >= extent[1] + margin:
+    start, end = _off_lines(line, [other for other in lines if other.axis != line.axis])
+    if start <= extent[0] - margin and end >= extent[1] + margin:
         return True
     # A comb's baseline or an underline: under all the writing, and running on past it to the image's edge.
     # Under all of it within the line's own thickness: a comb's last tick, touching the digit, ends it.
@@ -80,6 +82,18 @@ def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], fa
     to_left = from_start and line.start <= extent[0] - margin and under
     to_right = to_end and line.end >= extent[1] + margin and under
     return line.axis == 0 and (to_left or to_right)
+
+
+def _off_lines(line: Line, across: list[Line]) -> tuple[int, int]:
+    """The line's first and last position along it that lie on none of the lines `across` it."""
+    start, end = line.start, line.end
+    for other in sorted(across, key=lambda other: other.lo):
+        if other.lo <= start <= other.hi:
+            start = other.hi + 1
+    for other in sorted(across, key=lambda other: -other.hi):
+        if other.lo <= end <= other.hi:
+            end = other.lo - 1
+    return start, end
 
 
 class Writing:
@@ -224,7 +238,7 @@ def _alone(lines: list[Line], candidates: list[int], strengths: list[float], wri
         faint = strengths[i] <= bound and strengths[i] <= FAINT * writing.strength
         long = line.length >= (MIN_ASPECT if faint else ASPECT) * line.thickness  # a pale line may be short
         beside = band_pixels(line, writing.mask.shape, shifts, grow=CROSSING)
-        if long and _lone_line_is_paper(line, writing, writing.mask.shape, faint, beside):
+        if long and _lone_line_is_paper(line, writing, writing.mask.shape, faint, beside, lines):
             found[i] = beside
     return found
 
