@@ -152,6 +152,19 @@ def test_a_thin_pale_1_on_plain_paper_is_a_digit(recognizer: Recognizer, tone: i
     assert _read(recognizer, image) == "531"
 
 
+@pytest.mark.parametrize("tone", [170, 195])
+def test_a_pale_thin_1_as_tall_as_a_line_is_a_stroke(recognizer: Recognizer, tone: int) -> None:
+    """A pale thin 1 is 0.4 of the image tall, as long as a line looked for. On its own it seemed a
+    printed line (fainter and thinner than the writing), but it ends in the clear at both ends and
+    is no taller than the digits beside it, as no printed line is."""
+    glyphs = [font_ink(5, 90), font_ink(3, 90), pen_digit("1", 65, pen=3)]
+    image = number(glyphs, [30, 30])
+    x = 40 + glyphs[0].width + glyphs[1].width + 60
+    image.paste(Image.new("RGB", glyphs[2].size, (250, 250, 248)), (x, 40), glyphs[2])
+    image.paste(Image.new("RGB", glyphs[2].size, (tone, tone, tone + 10)), (x, 40), glyphs[2])
+    assert _read(recognizer, image) == "531"
+
+
 def test_a_faint_thin_1_after_dark_digits_is_read(recognizer: Recognizer) -> None:
     """Numbers of different sizes of seed 0: "503411", the last 1 at a third of the others' contrast."""
     sample = make_number("sizes", 25, 0)

@@ -63,14 +63,19 @@ def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], fa
     from_start, to_end = line.reaches(along)
     if writing.width == 0:
         return line.thickness <= (EDGE_TO_EDGE if from_start and to_end else HAIRLINE) * across
-    if faint or line.thickness <= THIN * writing.width:
-        return True
     # A comb's ticks hang off a horizontal baseline; beside a vertical line, pieces are a stroke's.
     extent = _extent(writing.main(beside if line.axis == 0 else None), line.axis)
+    margin = BEYOND * (extent[1] - extent[0] + 1) if extent is not None else 0.0
+    start, end = _off_lines(line, [other for other in lines if other.axis != line.axis])
+    # Upright, ending in the clear at both ends (no edge, no line across) and no taller than the writing:
+    # a stroke however pale or thin (a 1 written lighter than the digits beside it), as no printed line is.
+    if (line.axis == 1 and extent is not None and not (from_start or to_end) and (start, end) == (line.start, line.end)
+            and extent[0] - margin <= start and end <= extent[1] + margin):
+        return False
+    if faint or line.thickness <= THIN * writing.width:
+        return True
     if extent is None:
         return False
-    margin = BEYOND * (extent[1] - extent[0] + 1)
-    start, end = _off_lines(line, [other for other in lines if other.axis != line.axis])
     if start <= extent[0] - margin and end >= extent[1] + margin:
         return True
     # A comb's baseline or an underline: under all the writing, and running on past it to the image's edge.
