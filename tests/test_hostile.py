@@ -26,8 +26,9 @@ from PIL import Image
 from digitrec import Recognizer, fileio
 from digitrec.cli import main
 from digitrec.errors import DigitrecError
+from digitrec.gray import gray_of
 from digitrec.images import MAX_DECODE_BYTES, decode_cost, open_image
-from digitrec.ink import gray_of
+from digitrec.ink import WORK_SIDE
 from digitrec.server import create_app
 from digitrec.server.routes import STATUS
 from fixtures import (
@@ -184,7 +185,7 @@ def test_tiles_give_the_whole_image_reduction():
     # exactly its pixels, at any size that is not a multiple of anything.
     rng = np.random.default_rng(0)
     image = Image.fromarray(rng.integers(0, 256, (1900, 2501, 3), dtype=np.uint8))
-    gray, factor = gray_of(image, "noise")
+    gray, factor = gray_of(image, "noise", WORK_SIDE)
     expected = np.asarray(image.convert("L").reduce(factor), dtype=np.float32) / 255
     assert factor == 5 and gray.shape == expected.shape
     np.testing.assert_array_equal(gray, expected)

@@ -1,13 +1,10 @@
 """From any image to an ink map: where the writing is, 0 (paper) to 1 (full ink), at analysis resolution.
 
 This is the shared first half of recognition: `preprocess` turns an ink map into one MNIST-form
-digit, `segment` into the digits of a number. It composites transparency, decides the polarity from
-the image itself, flattens uneven lighting and paper texture, and measures the ink against the
-paper's own noise, so a blank page is reported as blank. numpy and Pillow only.
-
-Big images are reduced to WORK_SIDE in tiles of about a megapixel, converting each tile on its own,
-so the working copies of a 50-megapixel image stay a few megabytes beside the decoded image itself
-(tiles, not strips: a strip of a 50,000,000 x 1 image is the whole image).
+digit, `segment` into the digits of a number. From the image's gray plane at WORK_SIDE (`gray`,
+transparency composited), it decides the polarity from the image itself, flattens uneven lighting
+and paper texture, and measures the ink against the paper's own noise, so a blank page is reported
+as blank. numpy and Pillow only.
 """
 
 from __future__ import annotations
@@ -17,23 +14,21 @@ from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 
 import numpy as np
-from PIL import Image, ImageChops
+from PIL import Image
 
 from .backdrop import beyond_paper_edges, outside_paper, soft_regions, standing_out, written_across, written_inside
 from .colour import Colour
+from .gray import gray_of
 from .imageops import box_mean, label_components, median, pad, quantile_sorted, sample, sampled_box_mean
-from .images import check_finite
 from .lines import MAX_SKEW, PHOTO_SKEW
 from .paper import remove_lines
 from .ramp import only_visible, per_piece, ramp
 
 WORK_SIDE = 512  # px: larger images are box-averaged down to this longest side before analysis
 MIN_SIDE = 64  # px: smaller ones are enlarged (bicubic, by a whole factor) to at least this
-TILE_SIDE = 1024  # px: big images are converted and reduced in tiles of about this side (1 M pixels)
 BLOCKS = 8  # the lighting estimate is a BLOCKS x BLOCKS grid of local paper levels
 MIN_CONTRAST = 0.1  # ink must differ from the paper by at least 10% of full scale...
 NOISE_FACTOR = 8.0  # ...and by this many standard deviations of the paper's (3x3-averaged) noise
-KEYED_PAPER = 0.25  # a transparent pixel's hidden tone this far from the strokes' is the paper's
 AMBIGUOUS = 0.15  # a median tone this close (a fraction of the tones' range) to their middle decides no polarity
 BORDER = 0.1  # the outer tenth of each side: mostly paper, even where a tight crop's thick digit is most of the image
 
@@ -46,99 +41,6 @@ class Ink:
     scale: float  # input pixels per ink-map pixel along each axis (under 1 for an enlarged tiny image)
     denoise_radius: int  # px of box blur applied to the map (it widens the ink by this much)
     pieces: bool = False  # each piece ramped against its own contrast (`ramp.per_piece`), not the darkest's
-
-
-def _plane_mode(image: Image.Image) -> tuple[str, bool]:
-    """(how to read the gray plane: "L" or "F", whether the image has transparency)."""
-    mode = image.mode
-    wide = mode in ("I", "F") or mode.startswith("I;16")  # 16/32-bit grayscale
-    alpha = not wide and ("A" in mode or "a" in mode or "transparency" in image.info)
-    return ("F" if wide else "L"), alpha
-
-
-def wide_scale(image: Image.Image) -> float:
-    """The full-scale value of a 16/32-bit grayscale image."""
-    if image.mode.startswith("I;16"):
-        return 65535.0
-    top = float(image.getextrema()[1])
-    if not math.isfinite(top):
-        return 1.0  # NaN or infinity: refused by check_finite when the pixels are read
-    return next(s for s in (1.0, 255.0, 65535.0, top) if top <= s)
-
-
-def _tile_planes(tile: Image.Image, plane: str, alpha: bool, factor: int, scale: float,
-                 name: str) -> tuple[np.ndarray, ...]:
-    """The planes of one tile reduced by `factor`, each float32 in 0..1: (gray,) for an opaque image;
-    (gray premultiplied by alpha, alpha, gray premultiplied by transparency) for one with alpha."""
-    if tile.mode in ("YCbCr", "LAB", "HSV"):
-        tile = tile.convert("RGB")
-    if tile.mode == "La":  # premultiplied: Pillow converts it to nothing else
-        tile = tile.convert("LA")
-    if plane == "F":
-        x = np.asarray(tile.convert("F") if tile.mode != "F" else tile, dtype=np.float32)
-        check_finite(x, name)
-        x = x / max(scale, 1e-6)
-        small = Image.fromarray(np.clip(x, 0, 1).astype(np.float32))
-        small = small.reduce(factor) if factor > 1 else small
-        return (np.asarray(small, dtype=np.float32),)
-    if not alpha:
-        gray = tile.convert("L")
-        gray = gray.reduce(factor) if factor > 1 else gray
-        return (np.asarray(gray, dtype=np.float32) / 255.0,)
-    rgba = tile.convert("RGBA")
-    a = rgba.getchannel("A")
-    gray = rgba.convert("L")
-    # Average premultiplied values, so transparent pixels' hidden colour does not leak into edges;
-    # that hidden colour is kept apart (weighted by transparency), as a clue to the paper's tone.
-    planes = [ImageChops.multiply(gray, a), a, ImageChops.multiply(gray, ImageChops.invert(a))]
-    return tuple(np.asarray(p.reduce(factor) if factor > 1 else p, dtype=np.float32) / 255.0 for p in planes)
-
-
-def gray_of(image: Image.Image, name: str, work_side: int = WORK_SIDE) -> tuple[np.ndarray, int]:
-    """(float32 (H, W) in 0..1 at most `work_side` on its longest side, transparency composited;
-    the reduction factor)."""
-    plane, alpha = _plane_mode(image)
-    scale = wide_scale(image) if plane == "F" else 255.0
-    factor = math.ceil(max(image.size) / work_side)
-    if image.mode == "L" and not alpha:  # nothing to convert: reducing allocates only the small result
-        return np.asarray(image.reduce(factor) if factor > 1 else image, dtype=np.float32) / 255.0, factor
-    side = factor * max(1, TILE_SIDE // factor)  # input px per tile side: a multiple of factor, so blocks align
-    rows = []
-    for top in range(0, image.height, side):
-        tiles = [_tile_planes(image.crop((left, top, min(image.width, left + side), min(image.height, top + side))),
-                              plane, alpha, factor, scale, name) for left in range(0, image.width, side)]
-        rows.append([np.concatenate(parts, axis=1) for parts in zip(*tiles, strict=True)])
-    planes = [np.concatenate(parts) for parts in zip(*rows, strict=True)]
-    if len(planes) == 1:
-        return planes[0], factor
-    premultiplied, a, hidden = planes
-    if a.min() == 1.0:
-        return premultiplied, factor  # declared transparency, but every pixel is opaque
-    return _composite(np.clip(premultiplied / np.maximum(a, 1e-6), 0, 1), a, hidden), factor
-
-
-def _composite(g: np.ndarray, a: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-    """Flatten gray `g` with alpha `a` onto a backdrop chosen so that the digit stays visible.
-    `hidden`: the tone the transparent pixels hold, premultiplied by their transparency (1 - a)."""
-    visible = a > 0.5
-    if not visible.any():
-        return np.zeros_like(g)  # fully transparent: nothing to see
-    if visible.mean() < 0.5:
-        # Mostly transparent: the opaque pixels are the strokes (a drawing on a transparent canvas).
-        # Put them on the opposite tone, whatever colour the transparent pixels secretly hold...
-        stroke = float((a * g).sum() / a.sum())
-        backdrop = 1.0 if stroke < 0.5 else 0.0
-        # ...unless that colour clearly differs from the strokes: then it is the paper the image was
-        # flattened on before its paper was keyed out (a palette PNG whose paper index is transparent
-        # through tRNS), and the opaque pixels include the strokes' anti-aliasing toward it.
-        clear = float((1 - a).sum())
-        under = float(hidden.sum()) / clear
-        if abs(under - stroke) >= KEYED_PAPER:
-            backdrop = under
-    else:
-        # Mostly opaque: the opaque pixels are the paper; fill the holes with the paper's tone.
-        backdrop = median(sample(g)[sample(visible)])
-    return a * g + (1 - a) * backdrop
 
 
 def background(x: np.ndarray, grid: int = BLOCKS) -> np.ndarray:

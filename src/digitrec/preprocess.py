@@ -15,9 +15,10 @@ import numpy as np
 from PIL import Image
 
 from .errors import DigitrecError
+from .gray import wide_scale
 from .imageops import component_boxes, morph, pad, paint_runs, run_components
 from .images import ImageSource, check_finite, describe, load_image
-from .ink import WORK_SIDE, Ink, find_ink, wide_scale
+from .ink import WORK_SIDE, Ink, find_ink
 from .judgement import Verdict
 
 SPECK = 0.05  # blobs with less than 5% of the largest blob's ink are specks (noise, dust)
