@@ -287,11 +287,13 @@ def _weight(box: tuple[int, int, int, int], gh: int, gw: int) -> float:
         return RULE_WEIGHT
     # A thin strip along one edge, not across to the opposite one: what a shadow, a vignette's dark
     # corner or the desk left along the frame, or a margin line's remnant.
-    along_side = (box[2] == 0) != (box[3] == gw - 1) and height >= HUG * gh and width <= RULE_FLAT * height
-    along_end = (box[0] == 0) != (box[1] == gh - 1) and width >= HUG * gw and height <= RULE_FLAT * width
+    # Within a cell of the edge counts as on it: a shadow's remnant is cut a cell short of it as often.
+    top, left, bottom, right = box[0] <= 1, box[2] <= 1, box[1] >= gh - 2, box[3] >= gw - 2
+    along_side = left != right and height >= HUG * gh and width <= RULE_FLAT * height
+    along_end = top != bottom and width >= HUG * gw and height <= RULE_FLAT * width
     if along_side or along_end:
         return RULE_WEIGHT
-    return EDGE_WEIGHT if (box[0] == 0 or box[2] == 0 or box[1] == gh - 1 or box[3] == gw - 1) else 1.0
+    return EDGE_WEIGHT if (top or left or bottom or right) else 1.0
 
 
 def _rival(box: tuple[int, int, int, int], mass: float, group: tuple[int, int, int, int], main: float) -> bool:
