@@ -127,4 +127,3 @@ def _stroke_widths(core: np.ndarray, labels: np.ndarray) -> np.ndarray:
     area = np.bincount(labels[core], minlength=n)
     edge = np.bincount(labels[core & ~inner], minlength=n)
     return 2 * area / np.maximum(edge, 1)
-

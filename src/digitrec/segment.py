@@ -197,9 +197,7 @@ def _merge_columns(pieces: list[Piece]) -> list[Piece]:
 
 def _cuts(ink: np.ndarray, piece: Piece, labels: np.ndarray, digit_width: float) -> list[list[tuple[int, int]]]:
     """Ways to cut a wide piece into 2 or 3 digits (`cuts.options`), from its own ink per column."""
-    box = piece.box
-    region = among(labels[box.y0:box.y1 + 1, box.x0:box.x1 + 1], list(piece.labels))
-    return options((region * ink[box.y0:box.y1 + 1, box.x0:box.x1 + 1]).sum(axis=0), box.x0, digit_width)
+    return options(piece_ink(ink, labels, piece).sum(axis=0), piece.box.x0, digit_width)
 
 
 def _offer_merges(pieces: list[Piece], height: float) -> list[Piece]:
