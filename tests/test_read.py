@@ -48,15 +48,18 @@ def font_ink(digit: int, height: int) -> Image.Image:
 
 
 def number(glyphs: list[Image.Image], gaps: list[int], drops: list[int] | None = None,
-           page: Image.Image | None = None, ink: int = 20) -> Image.Image:
-    """Glyphs (ink white) side by side, `gaps` px apart, each lowered by `drops` px, dark on light."""
+           page: Image.Image | None = None, ink: int = 20, pale: dict[int, int] | None = None) -> Image.Image:
+    """Glyphs (ink white) side by side, `gaps` px apart, each lowered by `drops` px, dark on light;
+    those in `pale` (index: tone) written in that gray tone instead."""
     drops = drops or [0] * len(glyphs)
+    pale = pale or {}
     width = sum(g.width for g in glyphs) + sum(gaps) + 80
     height = max(g.height + d for g, d in zip(glyphs, drops, strict=True)) + 80
     out = page.resize((width, height)) if page is not None else Image.new("RGB", (width, height), (250, 250, 248))
     x = 40
-    for glyph, gap, drop in zip(glyphs, [*gaps, 0], drops, strict=True):
-        out.paste(Image.new("RGB", glyph.size, (ink, ink, ink + 40)), (x, 40 + drop), glyph)
+    for i, (glyph, gap, drop) in enumerate(zip(glyphs, [*gaps, 0], drops, strict=True)):
+        tone = (pale[i], pale[i], pale[i] + 10) if i in pale else (ink, ink, ink + 40)
+        out.paste(Image.new("RGB", glyph.size, tone), (x, 40 + drop), glyph)
         x += glyph.width + gap
     return out
 
@@ -131,12 +134,7 @@ def test_a_digit_written_paler_than_the_others_is_read(recognizer: Recognizer, t
     """A digit written with a paler pen or less pressure, at a quarter to a sixth of the others'
     contrast, is a whole digit of the number (measured against the darkest, it kept only its darkest
     parts, or nothing)."""
-    glyphs = [font_ink(d, 90) for d in digits]
-    image = number(glyphs, [30] * (len(digits) - 1))
-    x = 40 + sum(g.width + 30 for g in glyphs[:pale])
-    glyph = glyphs[pale]
-    image.paste(Image.new("RGB", glyph.size, (250, 250, 248)), (x, 40), glyph)
-    image.paste(Image.new("RGB", glyph.size, (tone, tone, tone + 10)), (x, 40), glyph)
+    image = number([font_ink(d, 90) for d in digits], [30] * (len(digits) - 1), pale={pale: tone})
     assert _read(recognizer, image) == "".join(map(str, digits))
 
 
@@ -145,11 +143,7 @@ def test_a_thin_pale_1_on_plain_paper_is_a_digit(recognizer: Recognizer, tone: i
     """A 1 written with less pressure after dark digits is paler and, its edges fading, thinner than
     theirs: on paper without lines it is writing, not a printed line's remnant."""
     glyphs = [font_ink(5, 90), font_ink(3, 90), pen_digit("1", 55, pen=3)]
-    image = number(glyphs, [30, 30])
-    x = 40 + glyphs[0].width + glyphs[1].width + 60
-    image.paste(Image.new("RGB", glyphs[2].size, (250, 250, 248)), (x, 40), glyphs[2])
-    image.paste(Image.new("RGB", glyphs[2].size, (tone, tone, tone + 10)), (x, 40), glyphs[2])
-    assert _read(recognizer, image) == "531"
+    assert _read(recognizer, number(glyphs, [30, 30], pale={2: tone})) == "531"
 
 
 @pytest.mark.parametrize("tone", [170, 195])
@@ -158,11 +152,7 @@ def test_a_pale_thin_1_as_tall_as_a_line_is_a_stroke(recognizer: Recognizer, ton
     printed line (fainter and thinner than the writing), but it ends in the clear at both ends and
     is no taller than the digits beside it, as no printed line is."""
     glyphs = [font_ink(5, 90), font_ink(3, 90), pen_digit("1", 65, pen=3)]
-    image = number(glyphs, [30, 30])
-    x = 40 + glyphs[0].width + glyphs[1].width + 60
-    image.paste(Image.new("RGB", glyphs[2].size, (250, 250, 248)), (x, 40), glyphs[2])
-    image.paste(Image.new("RGB", glyphs[2].size, (tone, tone, tone + 10)), (x, 40), glyphs[2])
-    assert _read(recognizer, image) == "531"
+    assert _read(recognizer, number(glyphs, [30, 30], pale={2: tone})) == "531"
 
 
 def test_a_faint_thin_1_after_dark_digits_is_read(recognizer: Recognizer) -> None:
