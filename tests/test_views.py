@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
+import pytest
 from PIL import Image
 
 from digitrec import Recognizer
-from digitrec.views import clearest, views
+from digitrec.views import _core, clearest, views
 from fixtures import encode, font_digit, photo_of_paper, write_on
 from synth import make_digit
 
@@ -44,3 +46,23 @@ def test_a_small_8_in_a_photo_is_read_from_its_region() -> None:
     sample = make_digit("photo", 68, seed=0)
     assert sample.label == "8"
     assert recognizer.predict(sample.data).digit == 8 and recognizer.read(sample.data).number == "8"
+
+
+def test_a_blobs_bright_core_leaves_its_faint_printing_out() -> None:
+    """An oracle for `_core`: a bright stroke standing on a long faint line, with a bright flag a few px off
+    its top; and a far bright speck on the line, which is no part of the core."""
+    blob = np.zeros((60, 200), np.float32)
+    blob[40, 10:190] = 0.3  # a cell's faint wall
+    blob[12:41, 100:104] = 1.0  # the digit's stem, down to the wall
+    blob[8:11, 104:112] = 0.9  # its flag, 1 px apart
+    blob[38:41, 180:183] = 1.0  # a speck of print on the wall, far off
+    assert _core(blob) == (8, 40, 100, 111)
+
+
+@pytest.mark.parametrize(("index", "label"), [(56, "6"), (51, "1")])
+def test_a_small_digit_joined_to_faint_printing_is_read_from_its_core(index: int, label: str) -> None:
+    """Photos of tuning seed 2: a 6 touching its cell in a row of cells photographed at a slant (the row
+    stays, joined to it, and squashed with it into the 28x28), and a 1 beside a ruling's remnant. The
+    bright core's region, looked at closer, is read first."""
+    sample = make_digit("combined", index, seed=2)
+    assert sample.label == label and Recognizer.load().predict(sample.data).digit == int(label)

@@ -138,14 +138,15 @@ def _border_tones(x: np.ndarray) -> tuple[float, float]:
 
 
 def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None,
-                pieces: bool = False) -> np.ndarray | None:
+                pieces: bool = False, steep: bool = False) -> np.ndarray | None:
     """Ink in 0..1 per pixel (0: paper) of a gray image, the paper's own lines removed, or None when
     there is no ink to speak of. A `photo` (an image of more than WORK_SIDE² pixels: a photo or a big scan)
     also loses what lies outside the paper and its soft shading, its lighting is followed on a finer
     grid (its writing is small beside the frame, and shadows change within a fraction of it), and its
     paper's lines are looked for at steeper angles (a phone is rarely held square to the page), and
     keeps only ink joined to what is visible. `pieces`: each piece of writing is measured against its
-    own contrast (`ramp.per_piece`, for a number's digits), except in a photo."""
+    own contrast (`ramp.per_piece`, for a number's digits), except in a photo. `steep`: the paper's lines
+    are looked for at a photo's angles in an image that is not one (a region cut from a photo)."""
     blocks = 2 * BLOCKS if photo else BLOCKS
     ink = raw_ink(g, blocks, photo)
     sigma = noise(ink)
@@ -171,7 +172,7 @@ def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None
         visible &= ~outside
         scene_removed = bool(outside.any())
     before = ink
-    ink = remove_lines(ink, visible, smooth > floor / 2, colour, PHOTO_SKEW if photo else MAX_SKEW)
+    ink = remove_lines(ink, visible, smooth > floor / 2, colour, PHOTO_SKEW if photo or steep else MAX_SKEW)
     # Where nothing was removed (no scene, no paper lines: most drawings), the 3x3 means are `smooth` already.
     unchanged = not scene_removed and (ink is before or np.array_equal(ink, before))
     if not unchanged:
@@ -210,17 +211,18 @@ def paper_level(x: np.ndarray) -> float:
     return q25 + 0.674 * (q25 - q05) / 0.971
 
 
-def find_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE, pieces: bool = False) -> Ink | None:
+def find_ink(image: Image.Image, name: str, work_side: int = WORK_SIDE, pieces: bool = False,
+             steep: bool = False) -> Ink | None:
     """The ink map of a decoded image, or None when it holds no ink (blank, uniform, pure noise).
     `work_side`: the longest side it is analysed at (reading a number wants more than one digit);
-    `pieces`: see `ink_of_gray`."""
+    `pieces`, `steep`: see `ink_of_gray`."""
     enlarged, scale = enlargement(image.size), analysis_scale(image.size, work_side)
     if enlarged > 1:
         image = image.resize((image.width * enlarged, image.height * enlarged), Image.Resampling.BICUBIC)
     g, factor = gray_of(image, name, work_side)
     colour = Colour(image, factor, g.shape) if image.mode == "RGB" else None
     photo = image.width * image.height > WORK_SIDE**2
-    ink = ink_of_gray(g, photo=photo, colour=colour, pieces=pieces)
+    ink = ink_of_gray(g, photo=photo, colour=colour, pieces=pieces, steep=steep)
     if ink is None or not ink.any():
         return None
     return Ink(ink, scale, denoise_radius(g.shape), pieces and not photo)
