@@ -546,3 +546,49 @@ def test_a_thick_digit_covering_half_a_tight_crop_keeps_its_polarity(recognizer:
     lo, hi, median = np.percentile(light, 0.1), np.percentile(light, 99.9), np.median(light)
     assert abs(median - (lo + hi) / 2) < 0.15 * (hi - lo)
     assert sample.label == "2" and recognizer.predict(sample.data).digit == 2
+
+
+def test_a_sides_colour_tells_a_box_from_a_pens_strokes() -> None:
+    """An oracle for `colour.Hues`: four lines drawn in an RGB image. A black box's top; a purple stroke
+    as long (an 8's straight side); a black side with the purple stroke along 40% of it (a 1 written along
+    a box's wall); a pale red line beside a deep red one (one print, varying in depth)."""
+    from digitrec.colour import Colour, Hues
+
+    rgb = np.full((40, 60, 3), 245, np.uint8)
+    rgb[5:7] = (30, 30, 30)  # 0: the box's top
+    rgb[12:14] = (130, 60, 170)  # 1: a purple pen's stroke
+    rgb[20:22] = (30, 30, 30)  # 2: a box's side...
+    rgb[20:22, :24] = (130, 60, 170)  # ...with the pen along 40% of it
+    rgb[28:30] = (210, 40, 40)  # 3: a deep red line
+    rgb[34:36] = (235, 150, 150)  # 4: a pale red one
+    bands = [(np.repeat([r, r + 1], 60), np.tile(np.arange(60), 2)) for r in (5, 12, 20, 28, 34)]
+    hues = Hues(Colour(Image.fromarray(rgb), 1, (40, 60)), bands, np.ones((40, 60), bool))
+    assert not hues.alike(0, 1) and not hues.alike(1, 0)  # no side of each other, either way round
+    assert hues.alike(0, 2)  # a side with a pen's stroke along part of it is still the box's
+    assert hues.alike(3, 4)  # a paler copy of a line's colour is its print
+    gray = Image.fromarray(rgb).convert("L").convert("RGB")
+    assert Hues(Colour(gray, 1, (40, 60)), bands, np.ones((40, 60), bool)).alike(0, 1)  # colour cannot tell
+
+
+def test_a_divider_in_another_colour_than_its_cells_is_writing() -> None:
+    """An oracle for `printed.frames` with colour: the two lines and two dividers of a row of cells, as
+    in the test above; where `alike` says the dividers are not printed in the lines' colour, they are a
+    pen's strokes (a purple 8's sides in a black box), and close no cell."""
+    from digitrec.lines import Line
+    from digitrec.printed import frames
+
+    lines = [Line(0, 23, 25, 0, 80, 0.0), Line(0, 57, 59, 0, 80, 0.0),
+             Line(1, 41, 44, 23, 59, 0.0), Line(1, 52, 55, 23, 59, 0.0)]
+    shifts = {0: np.zeros(81, np.intp), 1: np.zeros(79, np.intp)}
+    strengths = [0.2, 0.2, 0.21, 0.19]
+    assert frames(lines, shifts, (79, 81), set(), strengths, lambda a, b: True) == {0, 1, 2, 3}
+    assert frames(lines, shifts, (79, 81), set(), strengths, lambda a, b: a in (0, 1) and b in (0, 1)) == set()
+
+
+@pytest.mark.parametrize(("category", "index", "seed", "label"), [("combined", 78, 2, "8")])
+def test_a_digits_side_in_another_colour_than_its_box_is_no_side(recognizer: Recognizer, category: str, index: int,
+                                                                  seed: int, label: str) -> None:
+    """A purple 8 touching the right side of its black cell (tuning seed 2): its straight right side, from
+    the cell's top to its bottom, passed as a divider, and went with the cell."""
+    sample = make_digit(category, index, seed=seed)
+    assert sample.label == label and recognizer.predict(sample.data).digit == int(label)

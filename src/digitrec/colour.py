@@ -21,6 +21,8 @@ LEFT_OVER = 0.5  # a pixel whose darkness the line's colour leaves this fraction
 SPREAD = 0.3  # ...beyond this fraction of the line's own darkness, by which its print varies along it
 SAME_HUE = 0.8  # two chroma vectors this aligned (cosine) are one hue
 PALER_COPY = 0.25  # writing holding this share of the line's colour, and no other, is the line's own remnant
+# A box's side holds the box's colour (within ONE_PRINT of its chroma) on ONE_PRINT_SHARE of its pixels at least
+ONE_PRINT, ONE_PRINT_SHARE = 0.04, 0.3
 
 
 class Colour:
@@ -64,6 +66,41 @@ def _medians(colour: Colour | None, band: tuple[np.ndarray, np.ndarray], line_pi
         return None
     rows, cols = band
     return np.median(chroma[rows[line_pixels], cols[line_pixels]], axis=0), np.median(chroma[writing], axis=0)
+
+
+class Hues:
+    """Whether two of a list of lines may be one print, by colour: each line's own pixels (its `bands`'
+    pixels in `mask`), their chroma measured when first asked."""
+
+    def __init__(self, colour: Colour | None, bands: list[tuple[np.ndarray, np.ndarray]], mask: np.ndarray) -> None:
+        self.colour, self.bands, self.mask = colour, bands, mask
+        self.chromas: dict[int, np.ndarray] = {}
+
+    def _chroma(self, i: int) -> np.ndarray:
+        """(N, 2) the chroma of line i's own pixels."""
+        if i not in self.chromas:
+            rows, cols = self.bands[i]
+            own = self.mask[rows, cols]
+            self.chromas[i] = self.colour.chroma[rows[own], cols[own]]  # type: ignore[union-attr]
+        return self.chromas[i]
+
+    def alike(self, printed: int, other: int) -> bool:
+        """Whether line `other` is printed, in part at least, in line `printed`'s colour: ONE_PRINT_SHARE of
+        its pixels within ONE_PRINT of that colour (its median chroma) or of a paler copy of it. True where
+        colour cannot tell. A pen's stroke taken for a box's side (a purple 8's side in a black box) holds
+        none of the box's colour; a side with a pen's stroke along it still holds some."""
+        if self.colour is None or self.colour.chroma is None:
+            return True
+        line, pixels = self._chroma(printed), self._chroma(other)
+        if not len(line) or not len(pixels):
+            return True
+        hue = np.median(line, axis=0)
+        size = float(hue @ hue)
+        near = np.hypot(*(pixels - hue).T) < ONE_PRINT
+        if size >= ONE_PRINT**2:
+            k = np.clip(pixels @ hue / size, 0, None)
+            near |= (k >= PALER_COPY) & (np.hypot(*(pixels - k[:, None] * hue).T) < ONE_PRINT)
+        return float(near.mean()) >= ONE_PRINT_SHARE
 
 
 def differs(colour: Colour | None, band: tuple[np.ndarray, np.ndarray], line_pixels: np.ndarray,

@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .colour import Colour, differs, pen_pixels
+from .colour import Colour, Hues, differs, pen_pixels
 from .combs import TICK, ticks
 from .imageops import label_components, np_median
 from .lines import CROSSING, MAX_SKEW, MIN_ASPECT, Line, band_pixels, crossings, find_lines
@@ -185,7 +185,7 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
                                                                for line in lines]
     ruling = {printed[i] for i in families([lines[i] for i in printed], mask.shape,
                                            [printed_strengths[i] for i in printed])}
-    framing = frames(lines, shifts, mask.shape, ruling, printed_strengths)
+    framing = frames(lines, shifts, mask.shape, ruling, printed_strengths, Hues(colour, bands, mask).alike)
     # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
     # But a stroke running along a box's side (a 2's foot on its bottom) widens the side's band: only
     # the side's own print goes.

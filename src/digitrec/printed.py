@@ -5,6 +5,7 @@ long lines. `paper` removes them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -36,7 +37,7 @@ def position(line: Line, shift: np.ndarray) -> float:
 
 
 def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int], ruling: set[int],
-           strengths: list[float]) -> set[int]:
+           strengths: list[float], alike: Callable[[int, int], bool] | None = None) -> set[int]:
     """Lines that close rectangles: two parallel lines, alike in extent, and the lines across between
     them: at their ends (a printed box, its corners perhaps rounded) or along them, reaching both
     closely (the dividers of a form's row of cells, whose lines are horizontal). A rectangle needs two
@@ -44,15 +45,19 @@ def frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, i
     end (a box cut by the crop's edge, perhaps at a rounded corner). Two lines of a ruling (`ruling`:
     families) close no rectangle: what stands between them is writing (the straight sides of a 0, the
     stem of a 4), or a grid's line, which is a family of its own. `strengths`: each line's print
-    strength; a divider is printed as dark as the lines it joins (a 4's stem in a paler pen is not)."""
+    strength; a divider is printed as dark as the lines it joins (a 4's stem in a paler pen is not). A
+    side is printed in the colour of the lines it joins, where `alike(line, side)` can tell (a purple 8's
+    sides in a black box are writing)."""
     # The rectangles closed by two vertical lines are those closed by two horizontal ones in the transpose.
     across = [replace(line, axis=1 - line.axis) for line in lines]
-    return (_frames(lines, shifts, shape, ruling, strengths, dividers=True)
-            | _frames(across, {0: shifts[1], 1: shifts[0]}, (shape[1], shape[0]), ruling, strengths, dividers=False))
+    alike = alike or _any
+    return (_frames(lines, shifts, shape, ruling, strengths, alike, dividers=True)
+            | _frames(across, {0: shifts[1], 1: shifts[0]}, (shape[1], shape[0]), ruling, strengths, alike,
+                      dividers=False))
 
 
 def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, int], ruling: set[int],
-            strengths: list[float], dividers: bool) -> set[int]:
+            strengths: list[float], alike: Callable[[int, int], bool], dividers: bool) -> set[int]:
     """`frames` closed by two horizontal lines; with `dividers`, the sides between their ends too."""
     corner = max(3.0, CORNER * min(shape))
     tight = max(3.0, TIGHT * min(shape))
@@ -76,10 +81,15 @@ def _frames(lines: list[Line], shifts: dict[int, np.ndarray], shape: tuple[int, 
             # in a cell, a dark 5's sides between two lines of a faint ruling.
             inked = (INKED_ALIKE * min(strengths[a], strengths[b]), max(strengths[a], strengths[b]) / INKED_ALIKE)
             sides = [v for v in vertical if _is_side(lines[v], pos[v], span, corner, tight, printed, dividers,
-                                                     not inked[0] <= strengths[v] <= inked[1])]
+                                                     not inked[0] <= strengths[v] <= inked[1])
+                     and alike(a, v) and alike(b, v)]
             if len(sides) >= 2 or _cut_box((lines[a], lines[b]), [pos[v] for v in sides], shape[1], corner):
                 found |= {a, b, *sides}
     return found
+
+
+def _any(printed: int, other: int) -> bool:
+    return True
 
 
 def _cut_box(pair: tuple[Line, Line], sides: list[float], along: int, corner: float) -> bool:
