@@ -85,22 +85,29 @@ class Hues:
         return self.chromas[i]
 
     def alike(self, printed: int, other: int) -> bool:
-        """Whether line `other` is printed, in part at least, in line `printed`'s colour: ONE_PRINT_SHARE of
-        its pixels within ONE_PRINT of that colour (its median chroma) or of a paler copy of it. True where
-        colour cannot tell. A pen's stroke taken for a box's side (a purple 8's side in a black box) holds
-        none of the box's colour; a side with a pen's stroke along it still holds some."""
+        """Whether line `other` is printed, in part at least, in line `printed`'s colour (its median
+        chroma): its own median chroma, or ONE_PRINT_SHARE of its pixels, within ONE_PRINT of that colour
+        or of a paler copy of it. True where colour cannot tell. A pen's stroke taken for a box's side (a
+        purple 8's side in a black box) holds none of the box's colour; a side with a pen's stroke along
+        it still holds some; a thin side's pixels in a JPEG scatter, but their median stays."""
         if self.colour is None or self.colour.chroma is None:
             return True
         line, pixels = self._chroma(printed), self._chroma(other)
         if not len(line) or not len(pixels):
             return True
         hue = np.median(line, axis=0)
-        size = float(hue @ hue)
-        near = np.hypot(*(pixels - hue).T) < ONE_PRINT
-        if size >= ONE_PRINT**2:
-            k = np.clip(pixels @ hue / size, 0, None)
-            near |= (k >= PALER_COPY) & (np.hypot(*(pixels - k[:, None] * hue).T) < ONE_PRINT)
-        return float(near.mean()) >= ONE_PRINT_SHARE
+        return bool(_one_print(hue, np.median(pixels, axis=0)[None])[0]) or (
+            float(_one_print(hue, pixels).mean()) >= ONE_PRINT_SHARE)
+
+
+def _one_print(hue: np.ndarray, chromas: np.ndarray) -> np.ndarray:
+    """(N,) whether each chroma (N, 2) lies within ONE_PRINT of `hue` (2,) or of a paler copy of it."""
+    near = np.hypot(*(chromas - hue).T) < ONE_PRINT
+    size = float(hue @ hue)
+    if size >= ONE_PRINT**2:
+        k = np.clip(chromas @ hue / size, 0, None)
+        near |= (k >= PALER_COPY) & (np.hypot(*(chromas - k[:, None] * hue).T) < ONE_PRINT)
+    return near
 
 
 def differs(colour: Colour | None, band: tuple[np.ndarray, np.ndarray], line_pixels: np.ndarray,
