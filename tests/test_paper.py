@@ -551,7 +551,8 @@ def test_a_thick_digit_covering_half_a_tight_crop_keeps_its_polarity(recognizer:
 def test_a_sides_colour_tells_a_box_from_a_pens_strokes() -> None:
     """An oracle for `colour.Hues`: four lines drawn in an RGB image. A black box's top; a purple stroke
     as long (an 8's straight side); a black side with the purple stroke along 40% of it (a 1 written along
-    a box's wall); a pale red line beside a deep red one (one print, varying in depth)."""
+    a box's wall); a pale red line beside a deep red one (one print, varying in depth). And a blue box
+    whose side's pixels a JPEG scattered in chroma, around the box's own."""
     from digitrec.colour import Colour, Hues
 
     rgb = np.full((40, 60, 3), 245, np.uint8)
@@ -566,6 +567,12 @@ def test_a_sides_colour_tells_a_box_from_a_pens_strokes() -> None:
     assert not hues.alike(0, 1) and not hues.alike(1, 0)  # no side of each other, either way round
     assert hues.alike(0, 2)  # a side with a pen's stroke along part of it is still the box's
     assert hues.alike(3, 4)  # a paler copy of a line's colour is its print
+    scattered = rgb.copy()  # a thin blue box's side in a JPEG: each pixel's chroma off, their median not
+    scattered[5:7] = (40, 40, 200)
+    scattered[20:22, 0::2] = (70, 10, 200)
+    scattered[20:22, 1::2] = (10, 70, 200)
+    hues = Hues(Colour(Image.fromarray(scattered), 1, (40, 60)), bands, np.ones((40, 60), bool))
+    assert hues.alike(0, 2)
     gray = Image.fromarray(rgb).convert("L").convert("RGB")
     assert Hues(Colour(gray, 1, (40, 60)), bands, np.ones((40, 60), bool)).alike(0, 1)  # colour cannot tell
 
