@@ -21,7 +21,8 @@ LEFT_OVER = 0.5  # a pixel whose darkness the line's colour leaves this fraction
 SPREAD = 0.3  # ...beyond this fraction of the line's own darkness, by which its print varies along it
 SAME_HUE = 0.8  # two chroma vectors this aligned (cosine) are one hue
 PALER_COPY = 0.25  # writing holding this share of the line's colour, and no other, is the line's own remnant
-# A box's side holds the box's colour (within ONE_PRINT of its chroma) on ONE_PRINT_SHARE of its pixels at least
+# A box's side holds the box's colour: its median chroma, or ONE_PRINT_SHARE of its pixels at least, within
+# ONE_PRINT of the box lines' (a side that a pen's stroke runs along holds it in part)
 ONE_PRINT, ONE_PRINT_SHARE = 0.04, 0.3
 
 
