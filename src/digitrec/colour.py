@@ -23,7 +23,7 @@ SAME_HUE = 0.8  # two chroma vectors this aligned (cosine) are one hue
 PALER_COPY = 0.25  # writing holding this share of the line's colour, and no other, is the line's own remnant
 # A box's side holds the box's colour: its median chroma, or ONE_PRINT_SHARE of its pixels at least, within
 # ONE_PRINT of the box lines' (a side that a pen's stroke runs along holds it in part)
-ONE_PRINT, ONE_PRINT_SHARE = 0.04, 0.3
+ONE_PRINT, ONE_PRINT_SHARE = APART / 2, 0.3  # ONE_PRINT: as near as `_apart`'s paler copy
 
 
 class Colour:

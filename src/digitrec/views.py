@@ -34,6 +34,7 @@ from .imageops import component_boxes, label_components
 from .images import ImageSource, describe, load_image
 from .ink import Ink, find_ink
 from .preprocess import Selection, digit_ink, ink_form, select_digit
+from .segment import Box
 
 SMALL = 0.25  # a digit under this fraction of a reduced image's longest side is looked at again
 MARGIN = 0.5  # ...in its region grown by this fraction of its size on each side
@@ -79,7 +80,8 @@ def _closer(image: Image.Image, ink: Ink, name: str) -> tuple[Ink | None, bool]:
     if ink.scale < 2:
         return None, False
     chosen, _ = select_digit(ink.map)  # never empty: the whole image's view was made from it
-    y0, y1, x0, x1 = _box(chosen > 0)
+    blob = Box.around(chosen)
+    y0, y1, x0, x1 = blob.y0, blob.y1, blob.x0, blob.x1
     limit, span = SMALL * max(ink.map.shape), max(y1 - y0, x1 - x0) + 1
     c0, c1, d0, d1 = _core(chosen)
     heft = np.square(chosen)
@@ -94,11 +96,6 @@ def _closer(image: Image.Image, ink: Ink, name: str) -> tuple[Ink | None, bool]:
     box = (max(0, (x0 - dx) * s), max(0, (y0 - dy) * s),
            min(image.width, (x1 + 1 + dx) * s), min(image.height, (y1 + 1 + dy) * s))
     return find_ink(image.crop(box), name, steep=True), core
-
-
-def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
 
 
 def _core(chosen: np.ndarray) -> tuple[int, int, int, int]:
