@@ -12,9 +12,9 @@ at a tuning seed (default 0). Never the MNIST test set, never a reporting seed.
   inputs the model itself finds unusual. T and novelty minimise the realistic digits' NLL among the
   pairs whose ECE on the MNIST validation split stays at most MAX_VAL_ECE. For a 10-class model,
   novelty stays 0.
-- Threshold on P(not a digit): the lowest that refuses at most MAX_VAL_REFUSED of the validation
-  digits; the refusal rates of the realistic digits and the tuning negatives at that point are
-  printed.
+- Threshold on P(not a digit), steadied over one-pixel shifts (`judgement.steadied`): the lowest that
+  refuses at most MAX_VAL_REFUSED of the validation digits; the refusal rates of the realistic digits
+  and the tuning negatives at that point are printed.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from digitrec.checkpoints import read_metadata, update_metadata
 from digitrec.data import load_split
 from digitrec.errors import DigitrecError
 from digitrec.evaluation import expected_calibration_error
-from digitrec.judgement import not_a_digit_probability
+from digitrec.judgement import not_a_digit_probability, steadied
 from synth import digits, negatives
 
 MAX_VAL_REFUSED = 0.001  # of MNIST validation digits refused as not a digit
@@ -38,7 +38,8 @@ MAX_VAL_ECE = 0.0075  # a margin under the 1% calibration error wanted on MNIST
 NOVELTIES = np.arange(0, 6.01, 0.25)  # the novelty values searched (0: one temperature for all)
 
 
-def logits_of(recognizer: Recognizer, samples: list) -> tuple[np.ndarray, np.ndarray]:
+def logits_of(recognizer: Recognizer, samples: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(logits, labels, 28x28s) of the samples that preprocessing finds ink in."""
     x28, labels = [], []
     for s in samples:
         try:
@@ -46,7 +47,12 @@ def logits_of(recognizer: Recognizer, samples: list) -> tuple[np.ndarray, np.nda
             labels.append(-1 if s.label is None else int(s.label))
         except DigitrecError:
             continue
-    return recognizer.logits(np.stack(x28)).astype(np.float64), np.array(labels)
+    return recognizer.logits(np.stack(x28)).astype(np.float64), np.array(labels), np.stack(x28)
+
+
+def judged(recognizer: Recognizer, logits: np.ndarray, x28: np.ndarray) -> np.ndarray:
+    """The probabilities of "not a digit" as the steadied judgement sees them (`judgement.steadied`)."""
+    return steadied(x28, not_a_digit_probability(logits), recognizer.logits)
 
 
 def fit_calibration_within(val: tuple[np.ndarray, np.ndarray], real: tuple[np.ndarray, np.ndarray]) -> Calibration:
@@ -74,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"{args.checkpoint}: trained without a validation split; nothing held out to fit on")
     recognizer = Recognizer.load(args.checkpoint)
     images, labels = load_split("train")
-    val = recognizer.logits(images[-val_size:]).astype(np.float64), labels[-val_size:].astype(np.int64)
-    real = logits_of(recognizer, digits(args.per_category, args.seed))
-    negs, _ = logits_of(recognizer, negatives(args.per_category, args.seed))
+    val_x28 = images[-val_size:]
+    val = recognizer.logits(val_x28).astype(np.float64), labels[-val_size:].astype(np.int64)
+    real_logits, real_labels, real_x28 = logits_of(recognizer, digits(args.per_category, args.seed))
+    real = real_logits, real_labels
+    negs, _, negs_x28 = logits_of(recognizer, negatives(args.per_category, args.seed))
     fitted = fit_calibration_within(val, real)
     t = fitted.temperature
     for name, (z, y) in (("MNIST validation", val), ("realistic digits", real)):
@@ -85,11 +93,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{expected_calibration_error(fitted.probabilities(z), y):.2%}")
     judgement = {}
     if val[0].shape[1] == 11:
-        threshold = refusal_threshold(val[0], t, MAX_VAL_REFUSED)
-        refused = [np.mean(not_a_digit_probability(z) >= threshold) for z in (val[0], real[0], negs)]
-        print(f"threshold {threshold:.4f}: refuses {refused[0]:.2%} of validation digits, {refused[1]:.2%} of "
-              f"realistic digits, {refused[2]:.1%} of the tuning negatives")
-        judgement = {"judgement": {"threshold": float(threshold), "false_refusals": MAX_VAL_REFUSED,
+        scores = [judged(recognizer, z, x) for z, x in ((val[0], val_x28), (real[0], real_x28), (negs, negs_x28))]
+        threshold = refusal_threshold(val[0], t, MAX_VAL_REFUSED, scores[0])
+        refused = [np.mean(p >= threshold) for p in scores]
+        print(f"threshold {threshold:.4f} (steadied): refuses {refused[0]:.2%} of validation digits, {refused[1]:.2%} "
+              f"of realistic digits, {refused[2]:.1%} of the tuning negatives")
+        judgement = {"judgement": {"threshold": float(threshold), "steadied": True, "false_refusals": MAX_VAL_REFUSED,
                                    "fitted_on": f"MNIST validation ({val_size})"}}
     if args.write:
         update_metadata(args.checkpoint, {"calibration": {

@@ -21,6 +21,7 @@ from digitrec.calibration import Calibration, fit_temperature, nll, refusal_thre
 from digitrec.checkpoints import read_metadata, shipped_checkpoint
 from digitrec.cli.recognize import run_predict
 from digitrec.evaluation import expected_calibration_error
+from digitrec.judgement import GATE, SHIFTS, Judge, not_a_digit_probability, shifted, steadied
 from fixtures import encode, mnist_test
 from synth import make_digit, make_negative
 
@@ -75,6 +76,41 @@ def test_refusal_threshold_refuses_the_fraction_asked() -> None:
     assert np.mean(e[:, 10] / e.sum(1) >= threshold) == pytest.approx(0.01, abs=0.002)
 
 
+def test_shifted_moves_each_image_one_pixel_each_way() -> None:
+    x = np.zeros((2, 28, 28), np.uint8)
+    x[0, 5, 7] = 200
+    x[1, 0, 27] = 90  # at the corner: most shifts move it out of the image
+    moved = shifted(x).reshape(2, len(SHIFTS), 28, 28)
+    for k, (dy, dx) in enumerate(SHIFTS):
+        assert moved[0, k, 5 + dy, 7 + dx] == 200 and moved[0, k].sum() == 200
+        inside = 0 <= dy and dx <= 0
+        assert moved[1, k].sum() == (90 if inside else 0)
+
+
+def test_a_steadied_judgement_averages_the_shifts_of_images_over_the_gate() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, (6, 28, 28), dtype=np.uint8)
+    weights = rng.normal(0, 0.01, (28 * 28, 11))
+
+    def logits_of(images: np.ndarray) -> np.ndarray:  # a linear "model", for an oracle
+        return images.reshape(len(images), -1).astype(np.float64) @ weights
+
+    own = not_a_digit_probability(logits_of(x))
+    own[:3] = [0.0, GATE / 2, 0.02]  # under the gate: kept as they are
+    out = steadied(x, own, logits_of)
+    assert (out[:3] == own[:3]).all()
+    for i in range(3, 6):
+        views = [x[i]] + [np.roll(np.pad(x[i], 1), (dy, dx), (0, 1))[1:-1, 1:-1] for dy, dx in SHIFTS]
+        p = not_a_digit_probability(logits_of(np.stack(views)))
+        assert out[i] == pytest.approx((own[i] + p[1:].sum()) / 9) and own[i] == pytest.approx(p[0])
+
+
+def test_the_judgement_is_steadied_where_its_metadata_says_so() -> None:
+    assert Judge.of({"judgement": {"threshold": 0.2, "steadied": True}}, 11).steadied
+    assert not Judge.of({"judgement": {"threshold": 0.2}}, 11).steadied  # checkpoints from before it
+    assert not Judge.of({"judgement": {"threshold": 0.9, "steadied": True}}, 10).steadied  # no such output
+
+
 # -- the shipped model's calibration, from checkpoint to export ------------------------------------
 
 def by_hand(logits: np.ndarray, temperature: float, novelty: float) -> np.ndarray:
@@ -106,6 +142,7 @@ def test_the_calibration_travels_from_the_checkpoint_into_the_onnx_export(recogn
     t = checkpoint["calibration"]["temperature"]
     assert recognizer.metadata["calibration"] == checkpoint["calibration"]  # the ONNX file's own metadata
     assert recognizer.metadata["judgement"] == checkpoint["judgement"]
+    assert recognizer.judge.steadied and checkpoint["judgement"]["steadied"] is True
     assert recognizer.temperature == t and 0.2 < t < 5
     assert recognizer.calibration == Calibration(t, checkpoint["calibration"].get("novelty", 0.0))
 

@@ -123,3 +123,31 @@ def test_the_pools_letters_and_symbols_are_all_drawn_and_none_reads_as_a_digit()
     for char in LETTERS + SYMBOLS:
         assert render(char, FONTS[0]).getbbox(), char
         assert all(glyph(char, np.random.default_rng(seed)).max() > 0.5 for seed in range(8)), char
+
+
+def test_training_fits_a_steadied_judgement_on_the_validation_split(tmp_path, monkeypatch) -> None:
+    import numpy as np
+
+    from digitrec import Recognizer, checkpoints, training
+    from digitrec.calibration import refusal_threshold
+    from digitrec.config import TrainConfig
+    from digitrec.data import load_split
+    from digitrec.judgement import not_a_digit_probability, steadied
+
+    monkeypatch.setattr(training, "NEGATIVE_POOL", 64)  # the pool's own images: not what is tested here
+    quick = dict(model="mlp", epochs=1, train_limit=512, val_size=400, negatives=0.125, seed=0, quiet=True)
+    training.train(TrainConfig(**quick, out=str(tmp_path)))
+    judgement = checkpoints.read_metadata(tmp_path / "best.safetensors")["judgement"]
+    assert judgement["steadied"] is True
+    # The threshold refuses the fraction asked of the validation digits as the recogniser judges them.
+    recognizer = Recognizer.load(tmp_path / "best.safetensors")
+    val = load_split("train")[0][-400:]
+    logits = recognizer.logits(val)
+    judged = steadied(val, not_a_digit_probability(logits), recognizer.logits)
+    expected = refusal_threshold(logits, 1.0, training.FALSE_REFUSALS, judged)
+    assert judgement["threshold"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    assert recognizer.judge.steadied
+    # Without a validation split the augmented stand-ins are judged as they are.
+    training.train(TrainConfig(**{**quick, "val_size": 0}, out=str(tmp_path / "plain")))
+    assert checkpoints.read_metadata(tmp_path / "plain" / "best.safetensors")["judgement"]["steadied"] is False
+    assert np.isfinite(expected)

@@ -91,12 +91,14 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp((lo + hi) / 2))
 
 
-def refusal_threshold(logits: np.ndarray, temperature: float, false_refusals: float) -> float:
+def refusal_threshold(logits: np.ndarray, temperature: float, false_refusals: float,
+                      not_a_digit: np.ndarray | None = None) -> float:
     """The judgement threshold that refuses `false_refusals` (a fraction) of these real digits: for a
     model with a not-a-digit output, a probability of "not a digit" at or above it refuses; for a
-    10-class model, a calibrated confidence below it does (judgement.Judge)."""
+    10-class model, a calibrated confidence below it does (judgement.Judge). `not_a_digit`: the
+    probabilities as judged, where they are not the logits' own (`judgement.steadied`)."""
     z = logits.astype(np.float64)
-    scores = not_a_digit_probability(z)
+    scores = not_a_digit if not_a_digit is not None else not_a_digit_probability(z)
     if scores is not None:
         return float(min(1.0, np.quantile(scores, 1 - false_refusals) + 1e-6))
     confidence = softmax(z[:, :10] / temperature).max(axis=1)

@@ -94,6 +94,8 @@ def validate(metadata: Any, source: str) -> dict[str, Any]:
     if judgement is not None and not (isinstance(judgement, dict) and _number(judgement.get("threshold"))
                                       and 0 <= judgement["threshold"] <= 1):
         raise _fail(source, "the judgement needs a threshold from 0 to 1")
+    if judgement is not None and not isinstance(judgement.get("steadied", False), bool):
+        raise _fail(source, "the judgement's 'steadied' must be true or false")
     for key in ("config", "metrics"):
         if not isinstance(metadata.get(key, {}), dict):
             raise _fail(source, f"{key!r} is not a JSON object")

@@ -28,7 +28,7 @@ from .calibration import Calibration
 from .checkpoints import shipped_checkpoint
 from .errors import DigitrecError
 from .images import ImageSource, describe
-from .judgement import Judge, Verdict, may_hold_several, not_a_digit_probability, reason
+from .judgement import Judge, Verdict, may_hold_several, not_a_digit_probability, reason, steadied
 from .metadata import classes_of, normalization_of
 from .preprocess import Selection, as_mnist
 from .reader import ALIKE, Reading
@@ -47,7 +47,9 @@ class Prediction:
     probabilities: tuple[float, ...]  # the 10 digits' calibrated probabilities, summing to 1
     preprocessed: np.ndarray = field(repr=False, compare=False)  # (28, 28) uint8: what the model saw
     verdict: Verdict = "digit"
-    not_a_digit: float | None = None  # the probability that it is not a digit (models with that output)
+    # The probability that it is not a digit (models with that output), as judged: steadied over one-pixel
+    # shifts where the model's judgement is (`judgement.steadied`).
+    not_a_digit: float | None = None
 
     @property
     def is_digit(self) -> bool:
@@ -166,6 +168,8 @@ class Recognizer:
         logits = self.logits(x28)
         probs = self.calibration.probabilities(logits)  # float64: the 10 sum to 1 exactly enough
         not_digit = not_a_digit_probability(logits)
+        if not_digit is not None and self.judge.steadied:
+            not_digit = steadied(x28, not_digit, self.logits)
         refused = self.judge.refuse(probs, not_digit)
         answers = []
         for i, (d, row, image) in enumerate(zip(probs.argmax(1).tolist(), probs.tolist(), x28, strict=True)):

@@ -35,6 +35,7 @@ from .data import MNIST_NORMALIZATION, RAW_PIXELS, Normalization, load_split
 from .errors import DigitrecError
 from .evaluation import calibration_error, loss_and_accuracy, predict_logits
 from .fileio import atomic_write, writable_dir
+from .judgement import not_a_digit_probability, steadied
 from .metadata import build_metadata
 from .optim import averaged, learning_rate, make_optimizer, resume_tensors
 from .runlog import Log, epoch_line, process_start_time, write_metrics
@@ -260,8 +261,9 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
 def calibrate(model: torch.nn.Module, splits: Splits, cfg: TrainConfig, spec: models.ModelSpec, bf16: bool,
               val_logits: torch.Tensor | None) -> dict[str, Any]:
     """The calibration of this epoch's model, and its judgement of "not a digit": a temperature and the
-    threshold that refuses FALSE_REFUSALS of real digits, fitted on the validation split, or without
-    one on CALIBRATION_IMAGES augmented training images (a weaker stand-in: the model has seen them)."""
+    threshold that refuses FALSE_REFUSALS of real digits, fitted on the validation split (a model with a
+    not-a-digit output judged steadied, `judgement.steadied`), or without one on CALIBRATION_IMAGES
+    augmented training images (a weaker stand-in: the model has seen them)."""
     if val_logits is not None:
         logits, labels, fitted_on = val_logits, splits.val_labels, f"validation split ({len(splits.val_labels)})"
     else:
@@ -272,9 +274,19 @@ def calibrate(model: torch.nn.Module, splits: Splits, cfg: TrainConfig, spec: mo
         fitted_on = f"augmented training images ({len(labels)}; no validation split)"
     scores, truth = logits.cpu().numpy(), labels.cpu().numpy()
     temperature = fit_temperature(scores[:, :10], truth)
+    judged = not_a_digit_probability(scores)
+    # Steadied where held-out digits fit it (the augmented stand-ins are made inside predict_logits, not kept).
+    steady = judged is not None and val_logits is not None
+    if steady:
+        def logits_of(x28: np.ndarray) -> np.ndarray:
+            images = torch.from_numpy(x28[:, None]).to(splits.val_images.device)
+            return predict_logits(model, images, normalization_for(cfg), models.torch_memory_format(spec),
+                                  bf16).cpu().numpy()
+
+        judged = steadied(splits.val_images[:, 0].cpu().numpy(), judged, logits_of)
     return {"calibration": {"temperature": temperature, "fitted_on": fitted_on},
-            "judgement": {"threshold": refusal_threshold(scores, temperature, FALSE_REFUSALS),
-                          "false_refusals": FALSE_REFUSALS, "fitted_on": fitted_on}}
+            "judgement": {"threshold": refusal_threshold(scores, temperature, FALSE_REFUSALS, judged),
+                          "steadied": steady, "false_refusals": FALSE_REFUSALS, "fitted_on": fitted_on}}
 
 
 def evaluate_epoch(model: torch.nn.Module, splits: Splits, cfg: TrainConfig, spec: models.ModelSpec,
