@@ -8,13 +8,14 @@ from collections.abc import Callable
 import numpy as np
 
 from .imageops import among, box_mean, component_boxes, label_components, morph
-from .lines import find_lines
+from .lines import EDGE, PHOTO_SKEW, find_lines
 
 SOFT = 0.06  # edges changing by less than this fraction of the region's peak ink per px are shading,
 SHADE = 0.35  # ...when the region is no darker than this against the paper
 # A region touching the border and running along this fraction of the image, filling this fraction of
 # its bounding box, is not writing; it is removed when at least MIN_REST of the image holds other ink.
 SOLID_BORDER, SOLID_FILL, MIN_REST = 0.5, 0.7, 0.0005
+ALONG = 0.9  # ...or holding this fraction of its solid part in strips along the border (`_strips`)
 # The paper's edge: a straight line across the whole image within this fraction of it from a border,
 # with the desk beyond it at least DESK_TONE (of full scale) lighter or darker than the paper inside.
 EDGE_ZONE, DESK_TONE = 0.25, 0.08
@@ -37,10 +38,52 @@ def outside_paper(mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
         rows, cols = np.flatnonzero(region.any(1)), np.flatnonzero(region.any(0))
         height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
         long = max(height / mask.shape[0], width / mask.shape[1]) >= SOLID_BORDER
-        if long and region.sum() >= SOLID_FILL * height * width:
-            out |= _solid_part(region, rows, cols)
+        if not long:
+            continue
+        solid = _solid_part(region, rows, cols)
+        if region.sum() >= SOLID_FILL * height * width:
+            out |= solid
+            continue
+        # A desk seen along two or three sides of a page turned a little, or joined by the page's ruling
+        # lines, fills little of its box: it is desk where its solid part is long and keeps to the
+        # border (a tightly cropped digit's strokes reach the middle); else its strips along the border
+        # are, where they hold nearly all of that part (a digit joined to them stays).
+        strips = _strips(region)
+        if _long(solid) and not _in_the_middle(solid):
+            out |= solid | strips
+        elif np.count_nonzero(strips) >= ALONG * np.count_nonzero(solid):
+            out |= strips
     rest = mask & ~out
     return out if rest.sum() >= MIN_REST * mask.size else np.zeros_like(mask)
+
+
+def _long(mask: np.ndarray) -> bool:
+    """Whether `mask`'s ink runs along at least SOLID_BORDER of the image's height or width."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    return bool(rows.size) and max((rows[-1] - rows[0] + 1) / mask.shape[0],
+                                   (cols[-1] - cols[0] + 1) / mask.shape[1]) >= SOLID_BORDER
+
+
+def _in_the_middle(mask: np.ndarray) -> bool:
+    """Whether `mask` has ink EDGE_ZONE or more from every border of the image."""
+    h, w = mask.shape
+    return bool(mask[int(EDGE_ZONE * h):h - int(EDGE_ZONE * h), int(EDGE_ZONE * w):w - int(EDGE_ZONE * w)].any())
+
+
+def _strips(region: np.ndarray) -> np.ndarray:
+    """The pixels of `region` in runs from the image's border at most EDGE_ZONE of it deep, on each side
+    where such runs line at least SOLID_BORDER of it: strips and wedges of desk beside a page
+    photographed a little turned (a tightly cropped digit's strokes run from the border far deeper)."""
+    out = np.zeros_like(region)
+    # Each side's rows run from the border at column 0 of a view: left, right, top, bottom.
+    for side, mark in ((region, out), (region[:, ::-1], out[:, ::-1]), (region.T, out.T),
+                       (region.T[:, ::-1], out.T[:, ::-1])):
+        leading = np.cumprod(side, axis=1, dtype=np.uint8)  # 1 up to a row's first paper pixel from the border
+        depth = leading.sum(axis=1, dtype=np.intp)
+        shallow = (depth > 0) & (depth <= EDGE_ZONE * side.shape[1])
+        if np.count_nonzero(shallow) >= SOLID_BORDER * side.shape[0]:
+            mark |= leading.astype(bool) & shallow[:, None]  # `mark` is a view of `out`
+    return out
 
 
 def _solid_part(region: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -55,33 +98,59 @@ def _solid_part(region: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.nd
     return out
 
 
-def beyond_paper_edges(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def beyond_paper_edges(g: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """The paper's edges in a photo and the desk beyond them: a long straight line of `mask` across
     the whole image near a border, the strip between it and the border a different tone in the gray
-    image `g` than as wide a strip of paper inside. Returns their mask (the line's band included)."""
+    image `g` than as wide a strip of paper inside. Returns their mask (the line's band included).
+    A line whose band runs along the border itself is that strip of desk (a page turned a little
+    leaves a thin wedge of desk down one side): it goes where nothing it joins (`labels`: the mask's
+    components) reaches the image's middle, as the bar of a tightly cropped 7 does through its stem."""
     out = np.zeros_like(mask)
-    lines, shifts = find_lines(mask, 1 - 2 * EDGE_ZONE)
+    lines, shifts = find_lines(mask, 1 - 2 * EDGE_ZONE, PHOTO_SKEW)
     for line in lines:
-        gray, seen = (g, out) if line.axis == 0 else (g.T, out.T)  # a vertical line: a horizontal one of the transpose
+        # A vertical line is a horizontal one of the transpose.
+        gray, seen, parts = (g, out, labels) if line.axis == 0 else (g.T, out.T, labels.T)
         across, along = gray.shape
         if not all(line.reaches(along)):
             continue
         top, bottom = line.lo - shifts[line.axis], line.hi - shifts[line.axis]  # image rows per column
         rows = np.arange(across)[:, None]
         if bottom.max() < EDGE_ZONE * across:  # beyond: toward row 0
-            beyond, depth = rows < top[None, :], max(1, int(top.mean()))
+            strip = top.min() <= EDGE  # the band is the desk's strip along the border
+            beyond = rows <= bottom[None, :] if strip else rows < top[None, :]
+            depth = max(1, int(bottom.mean()) + 1 if strip else int(top.mean()))
             inside = (rows > bottom[None, :]) & (rows <= bottom[None, :] + depth)
             band = rows <= bottom[None, :] + 1
         elif top.min() > (1 - EDGE_ZONE) * across:
-            beyond, depth = rows > bottom[None, :], max(1, int(across - 1 - bottom.mean()))
+            strip = bottom.max() >= across - 1 - EDGE
+            beyond = rows >= top[None, :] if strip else rows > bottom[None, :]
+            depth = max(1, int(across - top.mean()) if strip else int(across - 1 - bottom.mean()))
             inside = (rows < top[None, :]) & (rows >= top[None, :] - depth)
             band = rows >= top[None, :] - 1
         else:
+            continue
+        if strip and _reaches_the_middle(parts, band):
             continue
         if beyond.any() and inside.any():
             if abs(float(np.median(gray[beyond])) - float(np.median(gray[inside]))) >= DESK_TONE:
                 seen |= band  # `seen` is `out` (or its transpose): the desk and the edge's band
     return out
+
+
+def _reaches_the_middle(labels: np.ndarray, band: np.ndarray) -> bool:
+    """Whether a component of `labels` inked in `band` has a solid part (what an opening by STROKE px
+    leaves: no ruling line joined to the desk) in the image's middle, EDGE_ZONE or more from every
+    border."""
+    h, w = labels.shape
+    ids = np.zeros(int(labels.max()) + 1, bool)
+    ids[labels[band & (labels > 0)]] = True
+    ids[0] = False
+    y0, y1, x0, x1 = int(EDGE_ZONE * h), h - int(EDGE_ZONE * h), int(EDGE_ZONE * w), w - int(EDGE_ZONE * w)
+    middle = ids[labels[max(0, y0 - STROKE):y1 + STROKE, max(0, x0 - STROKE):x1 + STROKE]].astype(np.uint8)
+    if not middle.any():
+        return False
+    solid = morph(morph(middle, -STROKE), STROKE)
+    return bool(solid[y0 - max(0, y0 - STROKE):, x0 - max(0, x0 - STROKE):][:y1 - y0, :x1 - x0].any())
 
 
 def soft_regions(ink: np.ndarray, mask: np.ndarray, labels: np.ndarray,

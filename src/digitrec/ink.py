@@ -98,6 +98,11 @@ def raw_ink(g: np.ndarray, blocks: int = BLOCKS, photo: bool = False) -> np.ndar
     if max(typical - lo, hi - typical) < MIN_CONTRAST:  # ink on under 0.1% of the image: use extremes
         every = box_mean(g, 1)
         lo, hi = float(every.min()), float(every.max())
+    elif photo:  # a small digit's strokes fall between the sampled pixels: the tails from every pixel
+        every = box_mean(g, 1).ravel()
+        k = round(0.001 * (every.size - 1))
+        tails = np.partition(every, (k, every.size - 1 - k))  # distinct values (a photo's noise): fast
+        lo, hi = float(tails[k]), float(tails[every.size - 1 - k])
     # A photo's border may be the desk; a faint page's gradient has too little contrast for these rules.
     if not photo and hi - lo > 2 * MIN_CONTRAST:
         border, corners = _border_tones(light)
@@ -161,7 +166,7 @@ def ink_of_gray(g: np.ndarray, photo: bool = False, colour: Colour | None = None
         labels = label_components(visible)
         # Where ink stands out of its local floor: made once, when the first of the three needs it.
         strokes = cache(partial(standing_out, ink, floor))
-        edges = beyond_paper_edges(g, visible)
+        edges = beyond_paper_edges(g, visible, labels)
         if edges.any():
             edges &= ~written_across(strokes, visible, edges)
         solid = outside_paper(visible, labels)

@@ -69,8 +69,11 @@ def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], fa
     start, end = _off_lines(line, [other for other in lines if other.axis != line.axis])
     # Upright, ending in the clear at both ends (no edge, no line across) and no taller than the writing:
     # a stroke however pale or thin (a 1 written lighter than the digits beside it), as no printed line is.
-    if (line.axis == 1 and extent is not None and not (from_start or to_end) and (start, end) == (line.start, line.end)
-            and extent[0] - margin <= start and end <= extent[1] + margin):
+    # Or with less writing beside it than its own pixels: the writing's main stroke (a lone 1, whose pencil
+    # grain or flag is all that is left beside its band).
+    clear = line.axis == 1 and not (from_start or to_end) and (start, end) == (line.start, line.end)
+    if clear and (extent is not None and extent[0] - margin <= start and end <= extent[1] + margin
+                  or np.count_nonzero(writing.mask) < line.length * line.thickness):
         return False
     if faint or line.thickness <= THIN * writing.width:
         return True
@@ -183,9 +186,11 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     strengths = [print_strength(ink, line, shifts, mask) for line in lines]
     printed_strengths = strengths if printed_ink is ink else [print_strength(printed_ink, line, shifts, mask)
                                                                for line in lines]
+    hues = Hues(colour, bands, mask)
     ruling = {printed[i] for i in families([lines[i] for i in printed], mask.shape,
-                                           [printed_strengths[i] for i in printed])}
-    framing = frames(lines, shifts, mask.shape, ruling, printed_strengths, Hues(colour, bands, mask).alike)
+                                           [printed_strengths[i] for i in printed],
+                                           lambda a, b: hues.alike(printed[a], printed[b]))}
+    framing = frames(lines, shifts, mask.shape, ruling, printed_strengths, hues.alike)
     # A box's own pixels, however dark in places, are the box; a grid's line crossing a stroke is not.
     # But a stroke running along a box's side (a 2's foot on its bottom) widens the side's band: only
     # the side's own print goes.

@@ -121,16 +121,21 @@ def _is_side(line: Line, at: float, span: tuple[float, float, int, int], corner:
     return thin and between and abs(line.start - top) <= reach and abs(line.end - bottom) <= reach
 
 
-def families(lines: list[Line], shape: tuple[int, int], strengths: list[float]) -> set[int]:
+def families(lines: list[Line], shape: tuple[int, int], strengths: list[float],
+             alike: Callable[[int, int], bool] | None = None) -> set[int]:
     """Lines with at least FAMILY - 1 others of their direction, length and thickness, not printed
-    much paler than them (`strengths`: each line's print strength): ruling, a grid, a row of cells;
-    and the grid's lines across them. A pale pencil 3's straight side beside a red box's sides is none."""
+    much paler than them (`strengths`: each line's print strength) and printed in their colour where
+    `alike(line, other)` can tell: ruling, a grid, a row of cells; and the grid's lines across them. A
+    pale pencil 3's straight side beside a red box's sides is none, nor a grey 4's stem between a blue
+    box's sides, as long as they are."""
+    alike = alike or _any
     found = set()
     for i, line in enumerate(lines):
-        alike = [other for other, strength in zip(lines, strengths, strict=True) if other.axis == line.axis
-                 and 0.5 <= other.thickness / line.thickness <= 2 and 0.8 <= other.length / line.length <= 1.25
-                 and strengths[i] >= FAMILY_INKED * strength]
-        if len(alike) >= FAMILY and line.length >= ASPECT * line.thickness and _anchored(line, lines, shape):
+        kin = [other for j, (other, strength) in enumerate(zip(lines, strengths, strict=True))
+               if other.axis == line.axis and 0.5 <= other.thickness / line.thickness <= 2
+               and 0.8 <= other.length / line.length <= 1.25 and strengths[i] >= FAMILY_INKED * strength
+               and (j == i or alike(i, j))]
+        if len(kin) >= FAMILY and line.length >= ASPECT * line.thickness and _anchored(line, lines, shape):
             found.add(i)
     return found | grid(lines, found, shape)
 
