@@ -34,3 +34,11 @@ def test_a_number_photographed_beside_the_desk_is_read(recognizer: Recognizer, i
     ruling lines; it was read as a 1 beside the number, or as the only "digit"."""
     sample = make_number(5, "photo", index)
     assert recognizer.read(sample.data).number == sample.label
+
+
+def test_the_level_bars_of_three_7s_are_no_printed_line(recognizer: Recognizer) -> None:
+    """"7787" with its digits 1-3 px apart (seed 6): the 7s' bars, level, join into one line longer than
+    the digits, which ran well past the writing left without the 7s' stems (lines too, and hanging
+    from it as a comb's ticks stand on its baseline). It was removed, and the number read 1181."""
+    sample = make_number(6, "near_touching", 5)
+    assert sample.label == "7787" and recognizer.read(sample.data).number == "7787"

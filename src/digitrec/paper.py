@@ -54,17 +54,19 @@ def _strength(ink: np.ndarray, where: np.ndarray | tuple[np.ndarray, np.ndarray]
 
 
 def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], faint: bool,
-                        beside: tuple[np.ndarray, np.ndarray], lines: list[Line]) -> bool:
+                        beside: tuple[np.ndarray, np.ndarray], lines: list[Line],
+                        shifts: dict[int, np.ndarray]) -> bool:
     """A line on its own is paper when it is fainter or thinner than the writing, or runs well past it
     on both ends (its ends on `lines` across it not counted: a 7's stem from the ruling line its bar
     hangs from to the next is one piece with both); with no writing at all, when it is a hairline.
-    `beside`: the pixels along the line's band, where a form's ticks hang off it."""
+    `beside`: the pixels along the line's band, where a form's ticks hang off it; `shifts`: the lines'
+    column (row) shifts, as `find_lines` gives them."""
     across, along = shape if line.axis == 0 else shape[::-1]
     from_start, to_end = line.reaches(along)
     if writing.width == 0:
         return line.thickness <= (EDGE_TO_EDGE if from_start and to_end else HAIRLINE) * across
-    # A comb's ticks hang off a horizontal baseline; beside a vertical line, pieces are a stroke's.
-    extent = _extent(writing.main(beside if line.axis == 0 else None), line.axis)
+    # A comb's ticks stand on a horizontal baseline; beside a vertical line, pieces are a stroke's.
+    extent = _extent(writing.main(_sides(line, beside, shifts) if line.axis == 0 else None), line.axis)
     margin = BEYOND * (extent[1] - extent[0] + 1) if extent is not None else 0.0
     start, end = _off_lines(line, [other for other in lines if other.axis != line.axis])
     # Upright, ending in the clear at both ends (no edge, no line across) and no taller than the writing:
@@ -87,6 +89,15 @@ def _lone_line_is_paper(line: Line, writing: Writing, shape: tuple[int, int], fa
     to_left = from_start and line.start <= extent[0] - margin and under
     to_right = to_end and line.end >= extent[1] + margin and under
     return line.axis == 0 and (to_left or to_right)
+
+
+def _sides(line: Line, pixels: tuple[np.ndarray, np.ndarray], shifts: dict[int, np.ndarray]
+           ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """(those of `pixels` (rows, columns) above a horizontal line's band, those below it)."""
+    rows, cols = pixels
+    up = rows < line.lo - shifts[0][cols]  # the band's top row in each pixel's column
+    down = rows > line.hi - shifts[0][cols]
+    return (rows[up], cols[up]), (rows[down], cols[down])
 
 
 def _off_lines(line: Line, across: list[Line]) -> tuple[int, int]:
@@ -124,18 +135,21 @@ class Writing:
         sizes[0] = 0
         return labels, sizes
 
-    def main(self, beside: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    def main(self, beside: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None) -> np.ndarray:
         """The writing's substantial pieces: its largest and those with at least MAIN of its ink. Small
         pieces (a printed label, specks) do not stretch the writing's extent, nor do pieces under TICK
-        of the largest that touch `beside` (the ticks of a form's comb of cells hang off its baseline)."""
+        of the largest that touch the first pixels of `beside` (above a line) and not the second (below
+        it): the ticks of a form's comb of cells stand on its baseline; the stems of 7s hang from their
+        bars."""
         labels, sizes = self.pieces
         if labels.max() <= 1:
             return self.mask
         keep = sizes >= MAIN * sizes.max()
         if beside is not None:
-            touching = np.zeros(len(sizes), bool)
-            touching[labels[beside]] = True
-            keep &= ~(touching & (sizes < TICK * sizes.max()))
+            (above, below), touching, hanging = beside, np.zeros(len(sizes), bool), np.zeros(len(sizes), bool)
+            touching[labels[above]] = True
+            hanging[labels[below]] = True
+            keep &= ~(touching & ~hanging & (sizes < TICK * sizes.max()))
         return keep[labels]
 
 
@@ -200,6 +214,19 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     paper = framing | ruling
     undecided = [i for i in printed if i not in paper]
     alone = _alone(lines, undecided, strengths, Writing(writing, ink), shifts)
+    # Lines across a line taken for paper that are the writing's (not printed, or not paper on their own)
+    # are strokes: it is judged again with them back in the writing. Three 7s' level bars join into one
+    # long line, which runs well past the writing without their stems, lines too. (A line along it that
+    # is no paper may be a printed label's edge: not writing.)
+    for axis in {lines[i].axis for i in alone}:
+        strokes = [bands[i] for i in range(len(lines)) if lines[i].axis != axis and i not in paper and i not in alone]
+        if strokes:
+            with_strokes = writing.copy()
+            for band in strokes:
+                with_strokes[band] |= mask[band]
+            again = _alone(lines, [i for i in alone if lines[i].axis == axis], strengths, Writing(with_strokes, ink),
+                           shifts)
+            alone = {i: beside for i, beside in alone.items() if lines[i].axis != axis or i in again}
     paper |= alone.keys() | _tinted(lines, undecided, bands, mask, writing, colour)
     if not paper:  # all writing (most drawings' long strokes): nothing to remove, nothing to copy
         return ink
@@ -245,7 +272,7 @@ def _alone(lines: list[Line], candidates: list[int], strengths: list[float], wri
         faint = strengths[i] <= bound and strengths[i] <= FAINT * writing.strength
         long = line.length >= (MIN_ASPECT if faint else ASPECT) * line.thickness  # a pale line may be short
         beside = band_pixels(line, writing.mask.shape, shifts, grow=CROSSING)
-        if long and _lone_line_is_paper(line, writing, writing.mask.shape, faint, beside, lines):
+        if long and _lone_line_is_paper(line, writing, writing.mask.shape, faint, beside, lines, shifts):
             found[i] = beside
     return found
 
