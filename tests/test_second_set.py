@@ -42,3 +42,11 @@ def test_the_level_bars_of_three_7s_are_no_printed_line(recognizer: Recognizer) 
     from it as a comb's ticks stand on its baseline). It was removed, and the number read 1181."""
     sample = make_number(6, "near_touching", 5)
     assert sample.label == "7787" and recognizer.read(sample.data).number == "7787"
+
+
+def test_the_upright_strokes_of_a_numbers_digits_are_no_family_of_printed_lines(recognizer: Recognizer) -> None:
+    """"479860" in a marker (seed 5): the 4's stem, the 9's and a side of the 0 are alike in length and
+    thickness, like a row of cells' walls with no top or bottom found; but walls alone reach an edge of
+    the image, and these end in the clear. The 4 lost its stem and read as a 1."""
+    sample = make_number(5, "near_touching", 6)
+    assert recognizer.read(sample.data).digits[0].digit == 4
