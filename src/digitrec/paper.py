@@ -18,7 +18,7 @@ from .colour import Colour, Hues, differs, pen_pixels
 from .combs import TICK, ticks
 from .imageops import label_components, np_median
 from .lines import CROSSING, MAX_SKEW, MIN_ASPECT, Line, band_pixels, crossings, find_lines
-from .printed import ASPECT, between_rulings, cell_sides, families, frames, own_print, print_strength
+from .printed import ASPECT, between_rulings, cell_sides, families, frames, own_print, print_strength, walled
 from .rings import boxes_around
 
 MIN_LINE = 0.4  # a candidate line is at least this fraction of the image long
@@ -214,12 +214,14 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     paper = framing | ruling
     undecided = [i for i in printed if i not in paper]
     alone = _alone(lines, undecided, strengths, Writing(writing, ink), shifts)
-    # Lines across a line taken for paper that are the writing's (not printed, or not paper on their own)
-    # are strokes: it is judged again with them back in the writing. Three 7s' level bars join into one
-    # long line, which runs well past the writing without their stems, lines too. (A line along it that
-    # is no paper may be a printed label's edge: not writing.)
+    # Lines across a line taken for paper that are the writing's (not paper on their own, and ending in
+    # the clear: a cell's walls reach from one printed line to another) are strokes: it is judged again
+    # with them back in the writing. Three 7s' level bars join into one long line, which runs well past
+    # the writing without their stems, lines too. (A line along it that is no paper may be a printed
+    # label's edge: not writing.)
     for axis in {lines[i].axis for i in alone}:
-        strokes = [bands[i] for i in range(len(lines)) if lines[i].axis != axis and i not in paper and i not in alone]
+        strokes = [bands[i] for i in range(len(lines)) if lines[i].axis != axis and i not in paper
+                   and i not in alone and not walled(lines[i], lines, mask.shape)]
         if strokes:
             with_strokes = writing.copy()
             for band in strokes:

@@ -141,16 +141,23 @@ def families(lines: list[Line], shape: tuple[int, int], strengths: list[float],
 
 
 def _anchored(line: Line, lines: list[Line], shape: tuple[int, int]) -> bool:
-    """Whether `line` spans SPANNING of the image, or ends at its edge or at one of the `lines` across it
-    at both ends; where there are no lines across (a row of cells whose top and bottom are too faint to
-    be found has walls alone), whether it reaches an edge at one end at least: the upright strokes of a
-    number's digits, alike in length and thickness, end in the clear."""
+    """Whether `line` spans SPANNING of the image, or is `walled`; where there are no lines across (a row
+    of cells whose top and bottom are too faint to be found has walls alone), whether it reaches an edge
+    at one end at least: the upright strokes of a number's digits, alike in length and thickness, end
+    in the clear."""
     along = shape[1] if line.axis == 0 else shape[0]
-    across = [other for other in lines if other.axis != line.axis]
     if line.length >= SPANNING * along:
         return True
-    if not across:
+    if not any(other.axis != line.axis for other in lines):
         return any(line.reaches(along))
+    return walled(line, lines, shape)
+
+
+def walled(line: Line, lines: list[Line], shape: tuple[int, int]) -> bool:
+    """Whether `line` ends at the image's edge or at one of the `lines` across it, at both ends (a cell's
+    wall, between its top and bottom)."""
+    across = [other for other in lines if other.axis != line.axis]
+    along = shape[1] if line.axis == 0 else shape[0]
     return all(meets(at, across) or edge for at, edge in zip((line.start, line.end), line.reaches(along), strict=True))
 
 
