@@ -213,22 +213,9 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
         bands[i] = band_pixels(own_print(ink, lines[i], shifts, mask), mask.shape, shifts, grow=1)
     paper = framing | ruling
     undecided = [i for i in printed if i not in paper]
-    alone = _alone(lines, undecided, strengths, Writing(writing, ink), shifts)
-    # Lines across a line taken for paper that are the writing's (not paper on their own, and ending in
-    # the clear: a cell's walls reach from one printed line to another) are strokes: it is judged again
-    # with them back in the writing. Three 7s' level bars join into one long line, which runs well past
-    # the writing without their stems, lines too. (A line along it that is no paper may be a printed
-    # label's edge: not writing.)
-    for axis in {lines[i].axis for i in alone}:
-        strokes = [bands[i] for i in range(len(lines)) if lines[i].axis != axis and i not in paper
-                   and i not in alone and not walled(lines[i], lines, mask.shape)]
-        if strokes:
-            with_strokes = writing.copy()
-            for band in strokes:
-                with_strokes[band] |= mask[band]
-            again = _alone(lines, [i for i in alone if lines[i].axis == axis], strengths, Writing(with_strokes, ink),
-                           shifts)
-            alone = {i: beside for i, beside in alone.items() if lines[i].axis != axis or i in again}
+    judged = Writing(writing, ink)
+    alone = _with_strokes_back(lines, _alone(lines, undecided, strengths, judged, shifts), paper, bands, judged, mask,
+                               strengths, shifts)
     paper |= alone.keys() | _tinted(lines, undecided, bands, mask, writing, colour)
     if not paper:  # all writing (most drawings' long strokes): nothing to remove, nothing to copy
         return ink
@@ -251,6 +238,28 @@ def _remove_lines(ink: np.ndarray, mask: np.ndarray, printed_ink: np.ndarray, co
     if lone:
         out[ticks(writing, lone, shifts)] = 0
     return out
+
+
+def _with_strokes_back(lines: list[Line], alone: dict[int, tuple[np.ndarray, np.ndarray]], paper: set[int],
+                       bands: list[tuple[np.ndarray, np.ndarray]], writing: Writing, mask: np.ndarray,
+                       strengths: list[float],
+                       shifts: dict[int, np.ndarray]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """`alone` (lines taken for paper on their own, as `_alone` gives them) less those that are not, once
+    judged again with the lines across them that are the writing's back in `writing`: not paper on
+    their own, and ending in the clear (a cell's walls reach from one printed line to another). Three
+    7s' level bars join into one long line, which runs well past the writing without their stems,
+    lines too. (A line along it that is no paper may be a printed label's edge: not writing.)"""
+    for axis in {lines[i].axis for i in alone}:
+        strokes = [bands[i] for i in range(len(lines)) if lines[i].axis != axis and i not in paper
+                   and i not in alone and not walled(lines[i], lines, mask.shape)]
+        if strokes:
+            back = writing.mask.copy()
+            for band in strokes:
+                back[band] |= mask[band]
+            again = _alone(lines, [i for i in alone if lines[i].axis == axis], strengths, Writing(back, writing.ink),
+                           shifts)
+            alone = {i: beside for i, beside in alone.items() if lines[i].axis != axis or i in again}
+    return alone
 
 
 def _printed(lines: list[Line], writing: np.ndarray, shifts: dict[int, np.ndarray]) -> list[int]:
