@@ -7,9 +7,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from .paper import INKS, Line, draw_lines, encode, finish, jpeg, make_paper, paste_ink, photo_page, png
-from .photo import photo
-from .single_conditions import File, rand_margins, scene_size
+from .paper import INKS, Line, draw_lines, encode, finish, make_paper, paste_ink, png
+from .single_conditions import File, photographed, rand_margins, scene_size
 from .writers import Writer, glyph, log_uniform, make_writer
 
 
@@ -140,13 +139,7 @@ def n_photo(label: str, rng: np.random.Generator) -> File:
     if a.shape[1] > 0.8 * W:
         h *= 0.8 * W / a.shape[1]
         a = compose_number(label, w, h, rng)
-    gh, gw = a.shape
-    gx = int(rng.uniform(0.2, 0.8) * (W - gw))
-    gy = int(rng.uniform(0.2, 0.8) * (H - gh))
-    p = photo_page(rng, W, H)
-    paste_ink(p, a, gx, gy, INKS[w.ink])
-    im = photo(p, rng, (gx, gy, gx + gw, gy + gh))
-    return jpeg(im, int(rng.integers(70, 93)))
+    return photographed(a, INKS[w.ink], W, H, rng)
 
 
 def n_canvas(label: str, rng: np.random.Generator) -> File:

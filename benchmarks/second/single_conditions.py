@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .paper import INKS, PAPERS, Line, draw_lines, encode, finish, jpeg, make_paper, paste_ink, photo_page
+from .paper import INKS, PAPERS, Colour, Line, draw_lines, encode, finish, jpeg, make_paper, paste_ink, photo_page
 from .photo import photo
 from .writers import glyph, log_uniform, make_writer
 
@@ -166,12 +166,18 @@ def s_photo(d: int, rng: np.random.Generator) -> File:
     W = int(rng.integers(1000, 2001))
     H = int(W * rng.choice([0.75, 4 / 3, rng.uniform(0.7, 1.4)]))
     h = min(W, H) * rng.uniform(0.08, 0.20)
-    g = glyph(d, w, h, rng)
-    gh, gw = g.shape
+    return photographed(glyph(d, w, h, rng), INKS[w.ink], W, H, rng)
+
+
+def photographed(ink: np.ndarray, colour: Colour, W: int, H: int,
+                 rng: np.random.Generator) -> File:
+    """`ink` (alpha, h x w) written in `colour` somewhere in the middle of a W x H page, photographed
+    (a phone's JPEG, quality 70-92)."""
+    gh, gw = ink.shape
     gx = int(rng.uniform(0.2, 0.8) * (W - gw))
     gy = int(rng.uniform(0.2, 0.8) * (H - gh))
     p = photo_page(rng, W, H)
-    paste_ink(p, g, gx, gy, INKS[w.ink])
+    paste_ink(p, ink, gx, gy, colour)
     im = photo(p, rng, (gx, gy, gx + gw, gy + gh))
     return jpeg(im, int(rng.integers(70, 93)))
 
