@@ -11,6 +11,7 @@ import pytest
 from digitrec.imageops import (
     among,
     box_mean,
+    component_boxes,
     label_components,
     median,
     morph,
@@ -18,6 +19,8 @@ from digitrec.imageops import (
     np_median,
     pad,
     quantile_sorted,
+    run_boxes,
+    run_components,
     sample,
 )
 
@@ -122,6 +125,20 @@ def test_label_components_on_a_spiral():
         if top <= bottom:
             mask[top - 1, left] = True
     np.testing.assert_array_equal(label_components(mask), _bfs_labels(mask))
+
+
+@pytest.mark.parametrize("density", [0.0, 0.2, 0.45, 1.0])
+@pytest.mark.parametrize("shape", [(1, 1), (5, 9), (40, 40), (17, 63)])
+def test_boxes_from_runs_are_the_boxes_of_the_labels(density, shape):
+    """Each piece's rows and columns (inclusive), from its runs as from the image of its labels, against
+    the extent of the breadth-first search's pieces."""
+    mask = np.random.default_rng(int(density * 100) + 1).random(shape) < density
+    labels = _bfs_labels(mask)
+    expected = [[-1, -1, -1, -1]] + [[ys.min(), ys.max(), xs.min(), xs.max()]
+                                     for ys, xs in (np.nonzero(labels == k) for k in range(1, labels.max() + 1))]
+    from_runs, from_labels = run_boxes(*run_components(mask)), component_boxes(labels)
+    np.testing.assert_array_equal(from_runs, from_labels)
+    np.testing.assert_array_equal(from_runs[1:], np.array(expected[1:]).reshape(-1, 4))
 
 
 @pytest.mark.parametrize("wanted", [[], [0], [3], [2, 5], [1, 2, 3, 4], [1, 3, 5, 7, 9, 11], list(range(40)), [50]])

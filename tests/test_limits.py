@@ -26,6 +26,7 @@ from fastapi import HTTPException
 from PIL import Image
 
 from digitrec.images import MAX_DECODE_BYTES, decode_cost
+from digitrec.malloc import trim_memory, tune_malloc
 from digitrec.recognizer import Recognizer
 from digitrec.server import bodies, create_app, limits
 from fixtures import canvas_digits, encode, uniform_png
@@ -225,8 +226,8 @@ def test_a_model_that_answers_nan_gets_422_not_500(digit):
 def test_malloc_is_tuned_on_glibc():
     if not sys.platform.startswith("linux"):
         pytest.skip("glibc only")
-    assert limits.tune_malloc()
-    limits.trim_memory()
+    assert tune_malloc()
+    trim_memory()
 
 
 # -- the memory bound of one hostile request, on a real server ----------------------------------------------

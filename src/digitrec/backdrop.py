@@ -64,10 +64,16 @@ def _long(mask: np.ndarray) -> bool:
                                    (cols[-1] - cols[0] + 1) / mask.shape[1]) >= SOLID_BORDER
 
 
+def _middle(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1), ends exclusive: the image's middle, EDGE_ZONE or more from every border."""
+    h, w = shape
+    return int(EDGE_ZONE * h), h - int(EDGE_ZONE * h), int(EDGE_ZONE * w), w - int(EDGE_ZONE * w)
+
+
 def _in_the_middle(mask: np.ndarray) -> bool:
-    """Whether `mask` has ink EDGE_ZONE or more from every border of the image."""
-    h, w = mask.shape
-    return bool(mask[int(EDGE_ZONE * h):h - int(EDGE_ZONE * h), int(EDGE_ZONE * w):w - int(EDGE_ZONE * w)].any())
+    """Whether `mask` has ink in the image's middle (`_middle`)."""
+    y0, y1, x0, x1 = _middle(mask.shape)
+    return bool(mask[y0:y1, x0:x1].any())
 
 
 def _strips(region: np.ndarray) -> np.ndarray:
@@ -139,13 +145,11 @@ def beyond_paper_edges(g: np.ndarray, mask: np.ndarray, labels: np.ndarray) -> n
 
 def _reaches_the_middle(labels: np.ndarray, band: np.ndarray) -> bool:
     """Whether a component of `labels` inked in `band` has a solid part (what an opening by STROKE px
-    leaves: no ruling line joined to the desk) in the image's middle, EDGE_ZONE or more from every
-    border."""
-    h, w = labels.shape
+    leaves: no ruling line joined to the desk) in the image's middle (`_middle`)."""
     ids = np.zeros(int(labels.max()) + 1, bool)
     ids[labels[band & (labels > 0)]] = True
     ids[0] = False
-    y0, y1, x0, x1 = int(EDGE_ZONE * h), h - int(EDGE_ZONE * h), int(EDGE_ZONE * w), w - int(EDGE_ZONE * w)
+    y0, y1, x0, x1 = _middle(labels.shape)
     middle = ids[labels[max(0, y0 - STROKE):y1 + STROKE, max(0, x0 - STROKE):x1 + STROKE]].astype(np.uint8)
     if not middle.any():
         return False

@@ -77,18 +77,27 @@ def gray_of(image: Image.Image, name: str, work_side: int) -> tuple[np.ndarray, 
     if image.mode == "L" and not alpha:  # nothing to convert: reducing allocates only the small result
         return np.asarray(image.reduce(factor) if factor > 1 else image, dtype=np.float32) / 255.0, factor
     side = factor * max(1, TILE_SIDE // factor)  # input px per tile side: a multiple of factor, so blocks align
-    rows = []
-    for top in range(0, image.height, side):
-        tiles = [_tile_planes(image.crop((left, top, min(image.width, left + side), min(image.height, top + side))),
-                              plane, alpha, factor, scale, name) for left in range(0, image.width, side)]
-        rows.append([np.concatenate(parts, axis=1) for parts in zip(*tiles, strict=True)])
-    planes = [np.concatenate(parts) for parts in zip(*rows, strict=True)]
+    if max(image.size) <= side:  # one tile: no copy of it cut out, none of its planes joined
+        planes = list(_tile_planes(image, plane, alpha, factor, scale, name))
+    else:
+        planes = _tiled_planes(image, side, plane, alpha, factor, scale, name)
     if len(planes) == 1:
         return planes[0], factor
     premultiplied, a, hidden = planes
     if a.min() == 1.0:
         return premultiplied, factor  # declared transparency, but every pixel is opaque
     return _composite(np.clip(premultiplied / np.maximum(a, 1e-6), 0, 1), a, hidden), factor
+
+
+def _tiled_planes(image: Image.Image, side: int, plane: str, alpha: bool, factor: int, scale: float,
+                  name: str) -> list[np.ndarray]:
+    """`_tile_planes` of the whole image, converted and reduced tile by tile (`side` input px each)."""
+    rows = []
+    for top in range(0, image.height, side):
+        tiles = [_tile_planes(image.crop((left, top, min(image.width, left + side), min(image.height, top + side))),
+                              plane, alpha, factor, scale, name) for left in range(0, image.width, side)]
+        rows.append([np.concatenate(parts, axis=1) for parts in zip(*tiles, strict=True)])
+    return [np.concatenate(parts) for parts in zip(*rows, strict=True)]
 
 
 def _composite(g: np.ndarray, a: np.ndarray, hidden: np.ndarray) -> np.ndarray:

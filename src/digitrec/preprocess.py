@@ -16,7 +16,7 @@ from PIL import Image
 
 from .errors import DigitrecError
 from .gray import wide_scale
-from .imageops import component_boxes, morph, pad, paint_runs, run_components
+from .imageops import morph, pad, paint_runs, run_boxes, run_components
 from .images import ImageSource, check_finite, describe, load_image
 from .ink import WORK_SIDE, Ink, find_ink
 from .judgement import Verdict
@@ -221,7 +221,7 @@ def select_digit(ink: np.ndarray) -> Selection:
         return ink, None
     labels = paint_runs(cells.shape, runs, run_labels)
     mass = np.bincount(labels.ravel(), weights=cells.ravel())
-    boxes = dict(enumerate(map(tuple, component_boxes(labels).tolist())))
+    boxes = dict(enumerate(map(tuple, run_boxes(runs, run_labels).tolist())))
     del boxes[0]
     gh, gw = labels.shape
     # Ink along the image's edge is more often a neighbour's sliver, the paper's edge or a shadow than

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .imageops import component_boxes, paint_runs, run_components
+from .imageops import paint_runs, run_boxes, run_components
 from .segment import BAR
 
 LOW, HIGH = 0.25, 0.6  # fractions of the ink contrast mapped to 0 and to full ink
@@ -72,7 +72,7 @@ def per_piece(ink: np.ndarray, smooth: np.ndarray, visible: np.ndarray, contrast
     labels = paint_runs(ink.shape, runs, label)
     width = _stroke_widths(out > 0.5, labels)
     pen = float(width[seen & ~pale].max(initial=0.0))
-    boxes = component_boxes(labels)
+    boxes = run_boxes(runs, label)
     upright = boxes[:, 3] - boxes[:, 2] + 1 <= BAR * (boxes[:, 1] - boxes[:, 0] + 1)
     thin = pale & ((width < THIN * pen) | (upright & (width < PRINTED * pen)))
     if not thin.any():

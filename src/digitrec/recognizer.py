@@ -29,6 +29,7 @@ from .checkpoints import shipped_checkpoint
 from .errors import DigitrecError
 from .images import ImageSource, describe
 from .judgement import Judge, Verdict, may_hold_several, not_a_digit_probability, reason, steadied
+from .malloc import tune_malloc
 from .metadata import classes_of, normalization_of
 from .preprocess import Selection, as_mnist
 from .reader import ALIKE, Reading
@@ -111,6 +112,7 @@ class Recognizer:
         self.judge = Judge.of(metadata, classes_of(metadata))
         # Threads that run the chunks of one big batch side by side; they hold no state.
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="digitrec") if workers > 1 else None
+        tune_malloc()  # a recogniser serves many images: their arrays' memory is reused (`malloc`)
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int = 0) -> Recognizer:
@@ -262,8 +264,11 @@ class Recognizer:
         """The readings, with each one that refuses a part read as `predict` reads the image where
         preprocessing sees one digit in it and the model reads that as a digit: one digit broken into
         parts that look like nothing (a 4 cut by a ruling line, a 5 and its flag), or found among a
-        photo's speckle that `predict` drops."""
+        photo's speckle that `predict` drops. Not where two or more parts read as digits on their own:
+        that is a number with a part that is not a digit (or a digit read too small), and one digit
+        for it all would hide the number (a small "11oo86" in a photo, whose o's were refused, read "8")."""
         redo = [i for i, r in enumerate(readings) if isinstance(r, Reading) and r.number is None
+                and sum(d.verdict == "digit" and not d.doubted for d in r.digits) < 2
                 and not plans[i].choice()[1]]
         shown = self._map(lambda i: self._attempt(xs[i], True, names[i]), redo)
         one = [(i, seen) for i, seen in zip(redo, shown, strict=True)

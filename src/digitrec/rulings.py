@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .imageops import component_boxes, label_components
+from .imageops import run_boxes, run_components
 from .lines import band_pixels, crossings, find_lines
 
 # A piece this much of the map wide and at least twice as wide as tall (no one digit is) may be digits
@@ -26,8 +26,7 @@ def without_rulings(ink: np.ndarray) -> np.ndarray:
     inked = np.flatnonzero(mask.any(0))
     if not inked.size or inked[-1] - inked[0] + 1 < JOINED_SPAN * ink.shape[1]:
         return ink  # no piece spans the map (most numbers: their ink stops short of the edges)
-    labels = label_components(mask)
-    boxes = component_boxes(labels)[1:]  # (y0, y1, x0, x1) per piece
+    boxes = run_boxes(*run_components(mask))[1:]  # (y0, y1, x0, x1) per piece
     width, height = boxes[:, 3] - boxes[:, 2] + 1, boxes[:, 1] - boxes[:, 0] + 1
     if not np.any((width >= JOINED_SPAN * ink.shape[1]) & (width >= 2 * height)):
         return ink

@@ -26,6 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from .. import __version__
 from ..devices import available_cpus
 from ..errors import DigitrecError, option_error
+from ..malloc import tune_malloc
 from . import insight, limits
 from .routes import model_name, router
 
@@ -61,7 +62,7 @@ def create_app(recognizer: Any = None, model_path: str | Path | Sequence[str] | 
     if max_upload_bytes < 1 or max_batch < 1 or inference_threads < 0:
         raise DigitrecError(f"upload limit {max_upload_bytes}, batch limit {max_batch}, inference threads "
                             f"{inference_threads}", "the limits must be positive and the threads zero or more")
-    limits.tune_malloc()  # before the model and the first image are allocated
+    tune_malloc()  # before the model and the first image are allocated
     served = _served(recognizer, model_path)
     app = FastAPI(title="digitrec", version=__version__, docs_url=None, redoc_url=None,
                   description="Handwritten-digit recognition. Draw at `/`, or POST images to `/api/predict`.")

@@ -14,18 +14,14 @@
   inference thread; a lane with a full queue answers 503 with Retry-After, rather than growing.
   (A lower CPU priority for the heavy lane's thread was tried and dropped: on a host shared with
   other work it starved that thread, and a 7000x7000 PNG took 70-100 s instead of 7.)
-- glibc's malloc is told to map big blocks on their own and to keep few arenas, and is trimmed
-  after heavy work, so that the memory of a big image goes back to the system when it is done.
+- glibc's malloc maps big blocks on their own and keeps few arenas (`malloc`), and is trimmed after
+  heavy work, so that the memory of a big image goes back to the system when it is done.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
-import functools
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +30,7 @@ from fastapi import HTTPException
 
 from ..errors import DigitrecError
 from ..images import MAX_DECODE_BYTES, decode_cost
+from ..malloc import trim_memory
 
 MAX_HEAD_BYTES = 32 * 1024  # request line and headers; browsers send under 2 KB, nginx allows 8 KB a line
 MAX_HEADERS = 100
@@ -238,44 +235,3 @@ class Lanes:
                     trim_memory()  # here, not on the event loop: it takes a few ms
 
         return await anyio.to_thread.run_sync(work, limiter=limiter)
-
-
-# -- malloc ------------------------------------------------------------------------------------------
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # glibc's mallopt parameters
-MMAP_THRESHOLD = 1 * 2**20  # blocks this large get their own mapping, unmapped when freed
-# Free memory at the top of a heap beyond this goes back at once. Setting the mmap threshold leaves
-# this at glibc's 128 KB, and trimming that often cost small requests 10-20% more CPU; heavy work
-# ends with a full trim anyway.
-TRIM_THRESHOLD = 32 * 2**20
-ARENA_MAX = 2
-
-
-@functools.cache
-def _glibc() -> Any:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
-    except OSError:
-        return None  # musl and others: their allocators return memory their own way
-
-
-def tune_malloc() -> bool:
-    """Set glibc's malloc up for big, short-lived blocks; whether it could be. A fixed mmap threshold
-    stops glibc raising it to the size of the last freed block (up to 32 MB), after which a decoded
-    image's 16 MB blocks landed in heaps that were never given back; two arenas, not 8 per core, keep
-    the worker threads' free memory in fewer places."""
-    libc = _glibc()
-    if libc is None:
-        return False
-    return all(libc.mallopt(parameter, value) for parameter, value in (
-        (_M_MMAP_THRESHOLD, MMAP_THRESHOLD), (_M_TRIM_THRESHOLD, TRIM_THRESHOLD), (_M_ARENA_MAX, ARENA_MAX)))
-
-
-def trim_memory() -> None:
-    """Give the free pages of every malloc arena back to the system (a few ms after big work)."""
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
