@@ -127,7 +127,7 @@ def families(lines: list[Line], shape: tuple[int, int], strengths: list[float],
     much paler than them (`strengths`: each line's print strength) and printed in their colour where
     `alike(line, other)` can tell: ruling, a grid, a row of cells; and the grid's lines across them. A
     pale pencil 3's straight side beside a red box's sides is none, nor a grey 4's stem between a blue
-    box's sides, as long as they are."""
+    box's sides, as long as they are; nor the upright strokes of digits ending at pale rulings."""
     alike = alike or _any
     found = set()
     for i, line in enumerate(lines):
@@ -135,9 +135,22 @@ def families(lines: list[Line], shape: tuple[int, int], strengths: list[float],
                if other.axis == line.axis and 0.5 <= other.thickness / line.thickness <= 2
                and 0.8 <= other.length / line.length <= 1.25 and strengths[i] >= FAMILY_INKED * strength
                and (j == i or alike(i, j))]
-        if len(kin) >= FAMILY and line.length >= ASPECT * line.thickness and _anchored(line, lines, shape):
+        if (len(kin) >= FAMILY and line.length >= ASPECT * line.thickness and _anchored(line, lines, shape)
+                and _printed_as_its_ends(i, lines, strengths)):
             found.add(i)
     return found | grid(lines, found, shape)
+
+
+def _printed_as_its_ends(i: int, lines: list[Line], strengths: list[float]) -> bool:
+    """Whether line i is printed no darker than FAMILY_INKED allows against the darkest of the lines
+    across that it ends at (none: nothing to tell): a cell's walls are printed as its top and bottom, a
+    bordered grid's lines as its border. The upright strokes of digits written between a page's pale
+    rulings, ending at them, are the pen's, three times as dark or more, however alike and evenly they
+    stand. Lines of no measurable print (a desk's strip along the frame) tell nothing."""
+    line = lines[i]
+    ends = [s for other, s in zip(lines, strengths, strict=True) if other.axis != line.axis and s > 0
+            and (meets(line.start, [other]) or meets(line.end, [other]))]
+    return not ends or FAMILY_INKED * strengths[i] <= max(ends)
 
 
 def _anchored(line: Line, lines: list[Line], shape: tuple[int, int]) -> bool:
