@@ -1,7 +1,8 @@
 """Cases of the second, independent test set (benchmarks/second, tuning seeds 5, 6 and 8) that
 preprocessing got wrong, each fixed by a general rule: a desk seen beside a turned page, a lone upright
 stroke taken for a printed line, a pen's stroke taken for one of a box's printed family, a photo's
-polarity read from a few sampled pixels, digits' upright strokes between pale rulings taken for walls. The set's own figures come from `benchmarks/second_set.py`."""
+polarity read from a few sampled pixels, digits' upright strokes between pale rulings taken for walls.
+The set's own figures come from `benchmarks/second_set.py`."""
 
 from __future__ import annotations
 
