@@ -31,6 +31,7 @@ MIN_CONTRAST = 0.1  # ink must differ from the paper by at least 10% of full sca
 NOISE_FACTOR = 8.0  # ...and by this many standard deviations of the paper's (3x3-averaged) noise
 AMBIGUOUS = 0.15  # a median tone this close (a fraction of the tones' range) to their middle decides no polarity
 BORDER = 0.1  # the outer tenth of each side: mostly paper, even where a tight crop's thick digit is most of the image
+MINORITY = 0.25  # the lowest quarter of an ink map spanning this fraction of its range is ink too
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,16 @@ def denoise_radius(shape: tuple[int, ...]) -> int:
 
 
 def _low_quantiles(x: np.ndarray) -> tuple[float, float]:
+    """The 5th and 25th percentiles of the paper side of an ink map (paper low, ink high): of all of it
+    where the paper is a quarter of it or more (almost every image); of its lower half of tones where
+    they span more than MINORITY of its range, as only ink would: the paper is then under a quarter of
+    the map (a thick digit filling a tight crop), and its own percentiles are those of that half."""
     s = np.sort(sample(x), axis=None)
-    return float(quantile_sorted(s, 0.05)), float(quantile_sorted(s, 0.25))
+    q05, q25 = float(quantile_sorted(s, 0.05)), float(quantile_sorted(s, 0.25))
+    if q25 - q05 > MINORITY * (float(s[-1]) - q05):
+        s = s[:np.searchsorted(s, (q05 + float(s[-1])) / 2)]
+        q05, q25 = float(quantile_sorted(s, 0.05)), float(quantile_sorted(s, 0.25))
+    return q05, q25
 
 
 def noise(x: np.ndarray) -> float:
