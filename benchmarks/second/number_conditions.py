@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from .paper import INKS, Line, draw_lines, encode, finish, make_paper, paste_ink, png
-from .single_conditions import File, photographed, rand_margins, scene_size
+from .paper import INKS, Line, draw_lines, finish, paste_ink, png
+from .single_conditions import File, on_paper, photographed, written
 from .writers import Writer, glyph, log_uniform, make_writer
 
 
@@ -102,10 +102,8 @@ def n_plain(label: str, rng: np.random.Generator) -> File:
     w = make_writer(rng)
     h = log_uniform(rng, 24, 110)
     a = compose_number(label, w, h, rng)
-    H, W, gx, gy = scene_size(a, rand_margins(rng, h, 0.15, 0.7))
-    p = make_paper(rng, H, W)
-    paste_ink(p, a, gx, gy, INKS[w.ink])
-    return encode(finish(p, rng, rng.uniform(0, 0.02), rng.uniform(0, 0.5)), rng)
+    p, gx, gy = on_paper(a, h, rng, 0.15, 0.7)
+    return written(p, a, gx, gy, INKS[w.ink], rng, 0.5)
 
 
 def n_ruled(label: str, rng: np.random.Generator) -> File:
@@ -113,8 +111,8 @@ def n_ruled(label: str, rng: np.random.Generator) -> File:
     w = make_writer(rng)
     h = log_uniform(rng, 24, 110)
     a = compose_number(label, w, h, rng)
-    H, W, gx, gy = scene_size(a, rand_margins(rng, h, 0.2, 0.8))
-    p = make_paper(rng, H, W)
+    p, gx, gy = on_paper(a, h, rng, 0.2, 0.8)
+    H, W = p.shape[:2]
     sp = h * rng.uniform(0.9, 1.5)
     col = (0.45, 0.62, 0.9) if rng.random() < 0.65 else (0.6, 0.62, 0.68)
     lw = max(1.0, h / rng.uniform(50, 110))
@@ -124,8 +122,7 @@ def n_ruled(label: str, rng: np.random.Generator) -> File:
         mx = rng.uniform(2, max(3, gx * 0.8))
         lines.append(Line(mx, -2, mx, H + 2, lw, 0.7, (0.9, 0.35, 0.35)))
     draw_lines(p, lines)
-    paste_ink(p, a, gx, gy, INKS[w.ink])
-    return encode(finish(p, rng, rng.uniform(0, 0.02), rng.uniform(0, 0.5)), rng)
+    return written(p, a, gx, gy, INKS[w.ink], rng, 0.5)
 
 
 def n_photo(label: str, rng: np.random.Generator) -> File:
@@ -175,8 +172,7 @@ def n_gaps(label: str, rng: np.random.Generator) -> File:
     w = make_writer(rng)
     h = log_uniform(rng, 30, 110)
     a = compose_number(label, w, h, rng, mode="gaps")
-    H, W, gx, gy = scene_size(a, rand_margins(rng, h, 0.15, 0.6))
-    p = make_paper(rng, H, W, texture=0.6)
+    p, gx, gy = on_paper(a, h, rng, 0.15, 0.6, texture=0.6)
     paste_ink(p, a, gx, gy, INKS[w.ink] if w.ink != "pencil" else INKS["black"])
     return png(finish(p, rng, rng.uniform(0, 0.01), 0))
 
@@ -186,10 +182,8 @@ def n_varsize(label: str, rng: np.random.Generator) -> File:
     w = make_writer(rng)
     h = log_uniform(rng, 28, 100)
     a = compose_number(label, w, h, rng, mode="varsize")
-    H, W, gx, gy = scene_size(a, rand_margins(rng, h, 0.15, 0.6))
-    p = make_paper(rng, H, W)
-    paste_ink(p, a, gx, gy, INKS[w.ink])
-    return encode(finish(p, rng, rng.uniform(0, 0.02), rng.uniform(0, 0.5)), rng)
+    p, gx, gy = on_paper(a, h, rng, 0.15, 0.6)
+    return written(p, a, gx, gy, INKS[w.ink], rng, 0.5)
 
 
 NUMBERS: dict[str, Callable[[str, np.random.Generator], File]] = {

@@ -26,13 +26,29 @@ def rand_margins(rng: np.random.Generator, h: float, lo: float = 0.12, hi: float
     return [rng.uniform(lo, hi) * h for _ in range(4)]
 
 
+def on_paper(ink: np.ndarray, h: float, rng: np.random.Generator, lo: float = 0.12, hi: float = 0.6,
+             **paper: float) -> tuple[np.ndarray, int, int]:
+    """A plain page around `ink` (a digit h px high), each margin lo-hi digit heights: (the page (H, W, 3),
+    the ink's x and y on it). `paper`: `make_paper`'s texture."""
+    H, W, gx, gy = scene_size(ink, rand_margins(rng, h, lo, hi))
+    return make_paper(rng, H, W, **paper), gx, gy
+
+
+def written(p: np.ndarray, ink: np.ndarray, x: int, y: int, colour: Colour, rng: np.random.Generator,
+            blur: float) -> File:
+    """`ink` written on page `p` at (x, y) in `colour`; the page given up to 2% noise and up to `blur` px of
+    blur, and encoded (`encode`)."""
+    paste_ink(p, ink, x, y, colour)
+    return encode(finish(p, rng, rng.uniform(0.0, 0.02), rng.uniform(0, blur)), rng)
+
+
 def s_ruled(d: int, rng: np.random.Generator) -> File:
     """On ruled paper (lines 0.45-1.1 digit heights apart, most often under the digit), sometimes a margin."""
     w = make_writer(rng)
     h = log_uniform(rng, 28, 280)
     g = glyph(d, w, h, rng)
-    H, W, gx, gy = scene_size(g, rand_margins(rng, h))
-    p = make_paper(rng, H, W)
+    p, gx, gy = on_paper(g, h, rng)
+    H, W = p.shape[:2]
     sp = h * rng.uniform(0.45, 1.1)
     col = (0.45, 0.62, 0.9) if rng.random() < 0.65 else (0.6, 0.62, 0.68)
     lw = max(1.0, h / rng.uniform(60, 140))
@@ -50,8 +66,7 @@ def s_ruled(d: int, rng: np.random.Generator) -> File:
         for dx in ([0] if rng.random() < 0.7 else [0, lw * 3 + 2]):
             lines.append(Line(mx + dx, -2, mx + dx, H + 2, lw, rng.uniform(0.5, 0.8), (0.9, 0.35, 0.35)))
     draw_lines(p, lines)
-    paste_ink(p, g, gx, gy, INKS[w.ink])
-    return encode(finish(p, rng, rng.uniform(0.0, 0.02), rng.uniform(0, 0.6)), rng)
+    return written(p, g, gx, gy, INKS[w.ink], rng, 0.6)
 
 
 def s_graph(d: int, rng: np.random.Generator) -> File:
@@ -59,8 +74,8 @@ def s_graph(d: int, rng: np.random.Generator) -> File:
     w = make_writer(rng)
     h = log_uniform(rng, 28, 280)
     g = glyph(d, w, h, rng)
-    H, W, gx, gy = scene_size(g, rand_margins(rng, h))
-    p = make_paper(rng, H, W)
+    p, gx, gy = on_paper(g, h, rng)
+    H, W = p.shape[:2]
     c = max(5.0, h * rng.uniform(0.2, 0.7))
     col = [(0.5, 0.68, 0.92), (0.62, 0.64, 0.68), (0.55, 0.8, 0.6)][rng.integers(3)]
     lw = max(0.8, h / rng.uniform(120, 220))
@@ -75,8 +90,7 @@ def s_graph(d: int, rng: np.random.Generator) -> File:
         y = oy + k * c
         lines.append(Line(-2, y, W + 2, y, lw * (2 if bold5 and k % 5 == 0 else 1), it, col))
     draw_lines(p, lines)
-    paste_ink(p, g, gx, gy, INKS[w.ink])
-    return encode(finish(p, rng, rng.uniform(0.0, 0.02), rng.uniform(0, 0.6)), rng)
+    return written(p, g, gx, gy, INKS[w.ink], rng, 0.6)
 
 
 def _rect_lines(x0: float, y0: float, x1: float, y1: float, lw: float, it: float,
@@ -117,8 +131,7 @@ def s_box(d: int, rng: np.random.Generator) -> File:
     H = int(round(by0 + bh + lw / 2 + mo[3]))
     p = make_paper(rng, H, W)
     draw_lines(p, _rect_lines(bx0, by0, bx0 + bw, by0 + bh, lw, rng.uniform(0.7, 1), col))
-    paste_ink(p, g, int(round(bx0 + gx_in)), int(round(by0 + gy_in)), INKS[w.ink])
-    return encode(finish(p, rng, rng.uniform(0.0, 0.02), rng.uniform(0, 0.6)), rng)
+    return written(p, g, int(round(bx0 + gx_in)), int(round(by0 + gy_in)), INKS[w.ink], rng, 0.6)
 
 
 def s_cells(d: int, rng: np.random.Generator) -> File:
@@ -156,8 +169,7 @@ def s_cells(d: int, rng: np.random.Generator) -> File:
         gy = y0 + ch - gh - rng.uniform(0.03, 0.15) * ch
     else:
         gy = y0 + (ch - gh) / 2 + rng.normal(0, 0.1) * (ch - gh)
-    paste_ink(p, g, int(round(gx)), int(round(gy)), INKS[w.ink])
-    return encode(finish(p, rng, rng.uniform(0.0, 0.02), rng.uniform(0, 0.6)), rng)
+    return written(p, g, int(round(gx)), int(round(gy)), INKS[w.ink], rng, 0.6)
 
 
 def s_photo(d: int, rng: np.random.Generator) -> File:
@@ -204,10 +216,8 @@ def s_colpen(d: int, rng: np.random.Generator) -> File:
     w = make_writer(rng, ink=ink)
     h = log_uniform(rng, 28, 300)
     g = glyph(d, w, h, rng)
-    H, W, gx, gy = scene_size(g, rand_margins(rng, h))
-    p = make_paper(rng, H, W)
-    paste_ink(p, g, gx, gy, INKS[ink])
-    return encode(finish(p, rng, rng.uniform(0.0, 0.02), rng.uniform(0, 0.5)), rng)
+    p, gx, gy = on_paper(g, h, rng)
+    return written(p, g, gx, gy, INKS[ink], rng, 0.5)
 
 
 def s_colpaper(d: int, rng: np.random.Generator) -> File:
@@ -220,8 +230,7 @@ def s_colpaper(d: int, rng: np.random.Generator) -> File:
     name = list(PAPERS)[rng.integers(len(PAPERS))]
     base = np.array(PAPERS[name]) * rng.uniform(0.9, 1.0)
     p = make_paper(rng, H, W, base=tuple(base), texture=1.5)
-    paste_ink(p, g, gx, gy, INKS[ink])
-    return encode(finish(p, rng, rng.uniform(0.0, 0.02), rng.uniform(0, 0.5)), rng)
+    return written(p, g, gx, gy, INKS[ink], rng, 0.5)
 
 
 def s_tight(d: int, rng: np.random.Generator) -> File:
@@ -235,8 +244,7 @@ def s_tight(d: int, rng: np.random.Generator) -> File:
     m = [min(x, -0.5) if x < 0 else x for x in m]
     H, W, gx, gy = scene_size(g, m)
     p = make_paper(rng, H, W)
-    paste_ink(p, g, gx, gy, INKS[w.ink])
-    return encode(finish(p, rng, rng.uniform(0.0, 0.02), rng.uniform(0, 0.5)), rng)
+    return written(p, g, gx, gy, INKS[w.ink], rng, 0.5)
 
 
 def s_sliver(d: int, rng: np.random.Generator) -> File:
@@ -270,8 +278,7 @@ def s_sliver(d: int, rng: np.random.Generator) -> File:
     ny = int(round(t + (max(gh, nh) - nh) / 2 + rng.normal(0, 0.06) * h))
     p = make_paper(rng, H, W)
     paste_ink(p, g, gx, gy, INKS[w.ink])
-    paste_ink(p, n, nx, ny, INKS[w.ink])
-    return encode(finish(p, rng, rng.uniform(0.0, 0.02), rng.uniform(0, 0.5)), rng)
+    return written(p, n, nx, ny, INKS[w.ink], rng, 0.5)
 
 
 SINGLES: dict[str, Callable[[int, np.random.Generator], File]] = {
